@@ -1,0 +1,1 @@
+"""Raw Korean text in, clean Korean text out (the `corpus` and `clean` stages)."""

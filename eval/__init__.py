@@ -1,0 +1,1 @@
+"""Leaderboard-style Korean evaluation (the `eval` stage)."""

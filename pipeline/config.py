@@ -1,0 +1,131 @@
+"""The params file as typed sections: one frozen dataclass per section, all loaded together.
+
+Loading validates the whole file, not just the running stage's section, so a bad key anywhere in
+params.yaml or a recipe fails before any work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from data_prep.config import CorpusConfig
+from pipeline.params import (
+    ParamsError,
+    apply_overrides,
+    build_section,
+    read_params_file,
+    require,
+    section_to_dict,
+)
+
+DEMO = "demo"
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+@dataclass(frozen=True)
+class BaseConfig:
+    """params.yaml `base`: the English-centric Llama model that the pipeline starts from."""
+
+    SECTION: ClassVar[str] = "base"
+
+    # "demo" builds a stand-in for Llama-2 offline in seconds: a Llama-2-format SentencePiece
+    # tokenizer trained on English text and a small randomly initialised LlamaForCausalLM.
+    # Otherwise a Hub id (meta-llama/Llama-2-7b-hf) or a local Hugging Face directory, copied
+    # as is; it must carry the SentencePiece tokenizer.model that the vocab stage extends.
+    model: str = DEMO
+    # Hub branch, tag or commit of a Hub id. Pin a commit hash for a reproducible run.
+    revision: str = "main"
+    # Seed of the demo model's random weights (the demo tokenizer is deterministic anyway).
+    seed: int = 0
+    # Demo tokenizer size. Llama-2 has 32,000 pieces; the ~465k characters of English in
+    # pydoc_data support at most ~15.5k. Any size keeps Korean in byte fallback, as in Llama-2.
+    demo_vocab_size: int = 8000
+    # Demo model shape: wider/deeper learns more in the CPU demo's pretraining, costs time.
+    demo_hidden_size: int = 64
+    demo_intermediate_size: int = 172
+    demo_num_layers: int = 2
+    demo_num_heads: int = 4
+    # Longest sequence of the demo model (Llama-2: 4096); also the tokenizer's model_max_length.
+    demo_max_position_embeddings: int = 1024
+
+    def __post_init__(self):
+        s = self.SECTION
+        require(self.model.strip() != "", f"{s}.model is empty: use 'demo', a Hub id or a local directory")
+        require(self.revision.strip() != "", f"{s}.revision is empty: use a branch, tag or commit")
+        for name in (
+            "demo_vocab_size",
+            "demo_hidden_size",
+            "demo_intermediate_size",
+            "demo_num_layers",
+            "demo_num_heads",
+            "demo_max_position_embeddings",
+        ):
+            value = getattr(self, name)
+            require(value > 0, f"{s}.{name} = {value}: must be positive")
+        # 3 special pieces + 256 byte pieces come first in a Llama-2-format model.
+        require(
+            self.demo_vocab_size >= 512,
+            f"{s}.demo_vocab_size = {self.demo_vocab_size}: must be at least 512 (259 are reserved)",
+        )
+        require(
+            self.demo_hidden_size % self.demo_num_heads == 0,
+            f"{s}.demo_hidden_size = {self.demo_hidden_size} must be divisible by "
+            f"{s}.demo_num_heads = {self.demo_num_heads}",
+        )
+        require(
+            (self.demo_hidden_size // self.demo_num_heads) % 2 == 0,
+            f"{s}.demo_hidden_size / {s}.demo_num_heads = "
+            f"{self.demo_hidden_size // self.demo_num_heads}: rotary embeddings need an even head size",
+        )
+
+    @property
+    def is_demo(self) -> bool:
+        return self.model == DEMO
+
+    def source_kind(self) -> str:
+        """'demo', 'local' (an existing directory) or 'hub' (an owner/name id)."""
+        if self.is_demo:
+            return "demo"
+        if Path(self.model).expanduser().is_dir():
+            return "local"
+        if _HUB_ID.match(self.model):
+            return "hub"
+        raise ParamsError(
+            f"{self.SECTION}.model = {self.model!r}: not 'demo', not an existing directory, "
+            "and not a Hub id of the form owner/name"
+        )
+
+
+@dataclass(frozen=True)
+class Params:
+    """A whole params file. Sections missing from the file take their defaults."""
+
+    corpus: CorpusConfig = field(default_factory=CorpusConfig)
+    base: BaseConfig = field(default_factory=BaseConfig)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {f.name: section_to_dict(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+def section_classes() -> dict[str, type]:
+    """Section name -> dataclass, in params-file order."""
+    hints = typing.get_type_hints(Params)
+    return {f.name: hints[f.name] for f in dataclasses.fields(Params)}
+
+
+def load_params(path: str | Path | None, overrides: Sequence[str] = ()) -> Params:
+    """Load and validate a params file (None: all defaults), after applying `section.key=value` overrides."""
+    raw = read_params_file(path) if path is not None else {}
+    source = str(path) if path is not None else "defaults"
+    raw = apply_overrides(raw, overrides)
+    classes = section_classes()
+    unknown = sorted(set(raw) - set(classes))
+    if unknown:
+        raise ParamsError(f"{source}: unknown section(s) {', '.join(unknown)}; known: {', '.join(classes)}")
+    return Params(**{name: build_section(cls, name, raw.get(name), source) for name, cls in classes.items()})
