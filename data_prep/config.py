@@ -16,6 +16,6 @@ class CorpusConfig:
     # konlpy (~65k characters), verbatim, so the demo needs no download. Your own corpus does not
     # go through this stage: give its files to the clean stage.
     source: Literal["konlpy-demo"] = "konlpy-demo"
-    # One document per constitution chapter (제N장; 12 documents) or the whole constitution as one
+    # One document per constitution chapter (제N장; 11 documents) or the whole constitution as one
     # document. Chapters give later stages more, shorter documents to filter, dedup and pack.
     split_constitution: bool = True

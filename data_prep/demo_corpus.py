@@ -17,8 +17,8 @@ from data_prep.config import CorpusConfig
 from pipeline.deps import require_module
 
 OUTPUT_NAME = "konlpy_demo.jsonl"
-# Chapter headings of the constitution ("       제1장 총강") and its closing 부칙.
-_CHAPTER = re.compile(r"^\s*(제\d+장|부칙)", re.MULTILINE)
+# Chapter headings of the constitution ("       제1장 총강"); the preamble comes before the first.
+_CHAPTER = re.compile(r"^\s*제\d+장", re.MULTILINE)
 
 
 @dataclass(frozen=True)
