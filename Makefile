@@ -10,6 +10,7 @@
 PYTHON ?= python3
 VENV   ?= .venv
 TORCH  ?= cpu
+MARKERS ?= not gpu
 PYTEST_ARGS ?=
 
 BIN   := $(VENV)/bin
@@ -54,7 +55,7 @@ demo: setup
 	$(RUN) dvc repro
 
 test: setup
-	$(RUN) python -m pytest -m "not gpu" $(PYTEST_ARGS)
+	$(RUN) python -m pytest -m "$(MARKERS)" $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/ruff check .
