@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
+# ../shared/data beside the checkout, as in CI; KO_SHARED_DATA points elsewhere.
+SHARED = Path(os.environ.get("KO_SHARED_DATA", REPO.parent / "shared" / "data"))
 LLAMA2_SP = SHARED / "tokenizers" / "llama2" / "tokenizer.model"
 
 
@@ -15,7 +17,7 @@ def shared_path(*parts: str) -> Path:
     """A file under ../shared/data; its absence is a broken checkout, not a reason to skip."""
     path = SHARED.joinpath(*parts)
     if not path.exists():
-        pytest.fail(f"{path} is missing: the tests read ../shared/data beside the checkout")
+        pytest.fail(f"{path} is missing: tests read ../shared/data beside the checkout, or $KO_SHARED_DATA")
     return path
 
 
