@@ -15,7 +15,7 @@ PYTEST_ARGS ?=
 
 BIN   := $(VENV)/bin
 PIP   := PIP_DISABLE_PIP_VERSION_CHECK=1 $(BIN)/python -m pip
-STAMP := $(VENV)/.setup-done
+STAMP := $(VENV)/.setup-$(TORCH)
 # Constraints applied to every pip call: the file for TORCH=cpu, a generated pin for TORCH=system.
 CONSTRAINTS := $(if $(filter system,$(TORCH)),$(VENV)/constraints-system.txt,constraints/cpu.txt)
 # Stage CLIs (ko-*) and dvc come from the venv, also inside dvc.yaml commands.
@@ -36,6 +36,7 @@ $(STAMP): pyproject.toml constraints/cpu.txt Makefile
 	@echo "== creating $(VENV) (TORCH=$(TORCH))"
 	@if [ "$(TORCH)" = system ]; then \
 	  $(PYTHON) -c 'import torch' 2>/dev/null || { echo "TORCH=system: '$(PYTHON)' cannot import torch; install your CUDA torch first" >&2; exit 2; }; \
+	  $(PYTHON) -c 'import sys; sys.exit(sys.prefix != sys.base_prefix)' || { echo "TORCH=system: '$(PYTHON)' is itself a virtualenv, whose packages a new venv cannot see; use the system or conda python that has torch" >&2; exit 2; }; \
 	  $(PYTHON) -m venv --system-site-packages $(VENV); \
 	  $(PYTHON) -c 'import torch; print("torch==" + torch.__version__)' > $(VENV)/constraints-system.txt; \
 	else \
