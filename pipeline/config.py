@@ -23,6 +23,7 @@ from pipeline.params import (
     require,
     section_to_dict,
 )
+from tokenizer.config import VocabConfig
 
 DEMO = "demo"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -108,6 +109,7 @@ class Params:
 
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     base: BaseConfig = field(default_factory=BaseConfig)
+    vocab: VocabConfig = field(default_factory=VocabConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {f.name: section_to_dict(getattr(self, f.name)) for f in dataclasses.fields(self)}

@@ -1,0 +1,67 @@
+"""Typed params for the tokenizer stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from pipeline.params import require
+
+Analyzer = Literal["mecab", "komoran", "okt", "hannanum", "kkma"]
+
+
+@dataclass(frozen=True)
+class VocabConfig:
+    """params.yaml `vocab`: Korean pieces learned on morpheme boundaries, appended to the base model."""
+
+    SECTION: ClassVar[str] = "vocab"
+
+    # konlpy morpheme analyzer whose boundaries the new pieces may not cross. mecab is ~650k
+    # chars/s per core; komoran, okt, hannanum and kkma are 6-170x slower and need Java.
+    analyzer: Analyzer = "mecab"
+    # Processes for morpheme analysis (0: one per CPU core). More is faster, costs memory per process.
+    processes: int = 2
+    # Cache of analyzed text, keyed on the input text and the analyzer's version ("" disables).
+    cache_dir: str = ".cache/morphemes"
+    # JSONL field holding the text; other fields are ignored here.
+    text_field: str = "text"
+    # Total pieces after extension (Llama-2-Ko: 46,336). Fewer pieces cost more tokens per character;
+    # more cost embedding rows to train. Must exceed the base's size.
+    target_vocab_size: int = 46336
+    # Size of the Korean BPE model whose pieces are the candidates. Capped to what the corpus
+    # supports (SentencePiece's limit), with a warning.
+    train_vocab_size: int = 32000
+    # Share of characters the Korean model must cover; rarer characters stay byte-encoded.
+    character_coverage: float = 0.9995
+    # Longest piece, in characters.
+    max_piece_length: int = 16
+    # Take every single-character Korean piece before any longer one: a missing syllable costs 3
+    # byte tokens, so syllables pay more per piece than long words.
+    syllables_first: bool = True
+    # Scores of the new pieces: "decreasing" below every base score, in selection order (the HF
+    # tokenizer then matches SentencePiece exactly), or "zero" (Chinese-LLaMA's recipe).
+    score_mode: Literal["decreasing", "zero"] = "decreasing"
+    # Append a <pad> control piece after the new pieces (Llama-2 has none; trainers then pad with it).
+    add_pad_token: bool = False
+    # Share of documents (by id hash) held out from training to measure fertility and parity.
+    heldout_fraction: float = 0.05
+    # Most lines SentencePiece samples for training (memory grows with it); 0 uses every line.
+    max_training_lines: int = 5_000_000
+
+    def __post_init__(self):
+        s = self.SECTION
+        require(self.processes >= 0, f"{s}.processes = {self.processes}: must be 0 (all cores) or more")
+        require(self.text_field != "", f"{s}.text_field is empty")
+        require(self.train_vocab_size >= 300, f"{s}.train_vocab_size = {self.train_vocab_size}: below 300")
+        require(
+            0.98 <= self.character_coverage <= 1.0,
+            f"{s}.character_coverage = {self.character_coverage}: SentencePiece accepts 0.98 to 1.0",
+        )
+        require(
+            1 <= self.max_piece_length <= 16, f"{s}.max_piece_length = {self.max_piece_length}: not 1..16"
+        )
+        require(
+            0.0 < self.heldout_fraction < 0.5,
+            f"{s}.heldout_fraction = {self.heldout_fraction}: must be between 0 and 0.5",
+        )
+        require(self.max_training_lines >= 0, f"{s}.max_training_lines = {self.max_training_lines}: negative")

@@ -1,0 +1,501 @@
+"""`ko-vocab`: extend the base SentencePiece model with Korean pieces learned on morpheme boundaries.
+
+Steps: read the corpus and hold out a share of documents; mark MeCab morpheme boundaries; train
+a Korean BPE model whose pieces never cross a boundary; choose new pieces (Korean, not in the
+base, no digits, emails or URLs); append them to the base model without moving any original id;
+export the Hugging Face files. Then prove it on the held-out text: HF ids equal SentencePiece's,
+English and code keep their base ids, decode(encode(x)) == x; and measure tokens per character.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import logging
+import re
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from pipeline.cli import StageError
+from tokenizer.config import VocabConfig
+from tokenizer.morphemes import DELIMITER, morpheme_boundaries, segment_lines
+from tokenizer.spm import CONTROL, NORMAL, USER_DEFINED, model_pb2, read_model, write_model
+
+log = logging.getLogger("ko.vocab")
+
+SPACE = "\u2581"
+# The clean stage's PII placeholders: whole special tokens, never split into pieces.
+PLACEHOLDER = re.compile(r"<\|[a-z_]+\|>")
+_URLISH = re.compile(r"https?|www|\.com|\.net|\.kr|://|@", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class VocabReport:
+    """The vocab stage's metrics."""
+
+    base_pieces: int
+    added_pieces: int
+    vocab_size: int
+    target_vocab_size: int
+    target_reached: bool
+    train_vocab_size_used: int
+    placeholders: list[str]
+    rejected: dict[str, int]
+    train_lines: int
+    train_characters: int
+    heldout_lines: int
+    heldout_characters: int
+    tokens_per_char: dict[str, float]
+    tokens_per_eojeol: dict[str, float]
+    morpheme_boundary_precision: float  # share of intra-eojeol token boundaries on MeCab boundaries
+    parity_mismatched_lines: int  # HF ids != SentencePiece ids (Korean held-out + English + code)
+    english_changed_lines: int  # extended ids != base ids on English and code
+    roundtrip_failures: int  # decode(encode(x)) != x on the Korean held-out text
+    segmentation_chars_per_s: float | None  # None when the morpheme cache answered
+    seconds: float
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- input
+
+
+def iter_documents(paths: Sequence[str | Path], text_field: str = "text") -> Iterator[tuple[str, str]]:
+    """(id, text) of every document in JSONL(.gz) or text files, or directories of them, in path order."""
+    files: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.is_file() and _is_corpus_file(p))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise StageError(f"input not found: {path}")
+    if not files:
+        raise StageError(f"no .jsonl, .jsonl.gz or .txt files under {', '.join(map(str, paths))}")
+    for path in files:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt", encoding="utf-8") as f:
+            if ".jsonl" in path.suffixes:
+                for n, line in enumerate(f, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        row = json.loads(line)
+                        text = row[text_field]
+                    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                        raise StageError(f"{path}:{n}: no '{text_field}' string ({exc})") from exc
+                    yield str(row.get("id", f"{path.name}:{n}")), text
+            else:
+                for n, line in enumerate(f, 1):
+                    if line.strip():
+                        yield f"{path.name}:{n}", line.rstrip("\n")
+
+
+def _is_corpus_file(path: Path) -> bool:
+    name = path.name
+    return name.endswith((".jsonl", ".jsonl.gz", ".txt")) and not name.startswith(".")
+
+
+def split_heldout(docs: Iterator[tuple[str, str]], fraction: float) -> tuple[list[str], list[str]]:
+    """Lines of training and held-out documents; a document is held out by a hash of its id."""
+    train, heldout = [], []
+    threshold = int(fraction * 10_000)
+    for doc_id, text in docs:
+        bucket = int(hashlib.sha256(doc_id.encode()).hexdigest()[:8], 16) % 10_000
+        lines = [line.strip() for line in text.split("\n") if line.strip()]
+        (heldout if bucket < threshold else train).extend(lines)
+    if not heldout and len(train) > 1:  # tiny corpora: keep something to measure on
+        heldout.append(train.pop())
+    return train, heldout
+
+
+# ---------------------------------------------------------------- training and selection
+
+
+def is_korean(piece: str) -> bool:
+    """Has a Hangul syllable or jamo (not CJK ideographs, which the common [ㄱ-힣] class lets in)."""
+    return any(
+        "\uac00" <= ch <= "\ud7a3" or "\u3131" <= ch <= "\u318e" or "\u1100" <= ch <= "\u11ff" for ch in piece
+    )
+
+
+def rejection_reason(piece: str, base_vocab: set[str]) -> str | None:
+    """Why a candidate piece may not be added, or None."""
+    if piece in base_vocab:
+        return "in_base"
+    if not is_korean(piece):
+        return "not_korean"
+    if any(ch.isdigit() for ch in piece):
+        return "digit"
+    if _URLISH.search(piece):
+        return "email_or_url"
+    if any(ch in piece for ch in "<|>"):
+        return "placeholder_fragment"
+    if DELIMITER in piece:
+        return "delimiter"
+    return None
+
+
+def train_korean_bpe(segmented: Sequence[str], config: VocabConfig, placeholders: Sequence[str]):
+    """Train the morpheme-bounded Korean BPE model; return (ModelProto, vocab size used)."""
+    import sentencepiece as spm
+
+    size = config.train_vocab_size
+    for _ in range(3):
+        buffer = io.BytesIO()
+        try:
+            spm.SentencePieceTrainer.train(
+                sentence_iterator=iter(segmented),
+                model_writer=buffer,
+                model_type="bpe",
+                vocab_size=size,
+                character_coverage=config.character_coverage,
+                max_sentencepiece_length=config.max_piece_length,
+                pretokenization_delimiter=DELIMITER,
+                user_defined_symbols=list(placeholders),
+                # As in the base: whitespace kept, digits split, same dummy prefix.
+                normalization_rule_name="identity",
+                remove_extra_whitespaces=False,
+                add_dummy_prefix=True,
+                split_digits=True,
+                byte_fallback=False,
+                input_sentence_size=config.max_training_lines,
+                shuffle_input_sentence=True,
+                num_threads=max(1, config.processes or 2),
+                minloglevel=2,
+            )
+        except RuntimeError as exc:
+            found = re.search(r"Please set it to a value <= (\d+)", str(exc))
+            if not found:
+                raise
+            log.warning("the corpus supports at most %s Korean pieces; training that many", found.group(1))
+            size = int(found.group(1))
+            continue
+        proto = model_pb2().ModelProto()
+        proto.ParseFromString(buffer.getvalue())
+        return proto, size
+    raise StageError("SentencePiece kept refusing the Korean vocabulary size")
+
+
+def select_pieces(korean, base, config: VocabConfig, budget: int) -> tuple[list[str], Counter]:
+    """New pieces in the order they will be appended, and counts of rejected candidates by reason.
+
+    Single characters first (when configured), then the Korean model's merges in its order. A
+    multi-character piece is taken only if it can be built from two pieces already available,
+    so that every new piece is reachable by BPE merges.
+    """
+    base_vocab = {p.piece for p in base.pieces}
+    candidates = [p.piece for p in korean.pieces if p.type == NORMAL]
+    if config.syllables_first:
+        candidates = [p for p in candidates if len(p) == 1] + [p for p in candidates if len(p) > 1]
+    available = set(base_vocab)
+    chosen: list[str] = []
+    rejected: Counter = Counter()
+    for piece in candidates:
+        if len(chosen) >= budget:
+            break
+        reason = rejection_reason(piece, base_vocab)
+        if reason is None and len(piece) > 1:
+            if not any(piece[:k] in available and piece[k:] in available for k in range(1, len(piece))):
+                reason = "unreachable"
+        if reason:
+            rejected[reason] += 1
+            continue
+        chosen.append(piece)
+        available.add(piece)
+    return chosen, rejected
+
+
+def merge_into_base(base, pieces: Sequence[str], config: VocabConfig, placeholders: Sequence[str]):
+    """A copy of `base` with `pieces`, placeholders and <pad> (if asked) appended; old ids untouched."""
+    merged = model_pb2().ModelProto()
+    merged.CopyFrom(base)
+    lowest = min((p.score for p in base.pieces if p.type == NORMAL), default=0.0)
+    for i, text in enumerate(pieces):
+        new = merged.pieces.add()
+        new.piece, new.type = text, NORMAL
+        new.score = lowest - 1.0 - i if config.score_mode == "decreasing" else 0.0
+    present = {p.piece for p in merged.pieces}
+    for text in placeholders:
+        if text not in present:
+            new = merged.pieces.add()
+            new.piece, new.type, new.score = text, USER_DEFINED, 0.0
+    if config.add_pad_token and merged.trainer_spec.pad_id < 0:
+        new = merged.pieces.add()
+        new.piece, new.type, new.score = "<pad>", CONTROL, 0.0
+        merged.trainer_spec.pad_id = len(merged.pieces) - 1
+        merged.trainer_spec.pad_piece = "<pad>"
+    merged.trainer_spec.vocab_size = len(merged.pieces)
+    return merged
+
+
+# ---------------------------------------------------------------- proofs and measurements
+
+
+def english_probe() -> list[str]:
+    """English prose and Python code that ship with CPython: the base's ids must not change on them."""
+    import json as json_module
+    import textwrap
+    from pydoc_data.topics import topics
+
+    keys = ("if", "for", "class", "function", "import")
+    prose = [line for key in keys for line in topics[key].splitlines()]
+    code = Path(json_module.__file__).read_text(encoding="utf-8").splitlines()
+    code += Path(textwrap.__file__).read_text(encoding="utf-8").splitlines()
+    return [line for line in prose + code if line.strip()]
+
+
+def token_boundaries(sp, line: str) -> set[int]:
+    """Character offsets in `line` where one token ends and the next begins inside an eojeol.
+
+    Byte-fallback tokens of one character count as one token: only character ends are boundaries.
+    """
+    char_at = {}
+    offset = 0
+    for i, ch in enumerate(line):
+        char_at[offset] = i
+        offset += len(ch.encode("utf-8"))
+    char_at[offset] = len(line)
+    bounds = set()
+    for piece in sp.encode(line, out_type="proto").pieces:
+        end = char_at.get(piece.end)
+        if piece.end > piece.begin and end is not None and 0 < end < len(line):
+            if not line[end - 1].isspace() and not line[end].isspace():
+                bounds.add(end)
+    return bounds
+
+
+def measure(
+    merged_path: Path,
+    base_path: Path,
+    hf_dir: Path,
+    heldout: Sequence[str],
+    segmented: Sequence[str],
+    anchors: dict[str, Path],
+) -> dict:
+    """The proofs and fertility numbers of VocabReport."""
+    import sentencepiece as spm
+
+    ext = spm.SentencePieceProcessor(model_file=str(merged_path))
+    base = spm.SentencePieceProcessor(model_file=str(base_path))
+    hf = _hf_tokenizer(hf_dir)
+    english = english_probe()
+    chars = sum(len(line) for line in heldout)
+    eojeols = sum(len(line.split()) for line in heldout)
+
+    counts = {"base": sum(len(base.encode(line)) for line in heldout)}
+    ext_ids = [ext.encode(line) for line in heldout]
+    counts["extended"] = sum(map(len, ext_ids))
+    for name, path in anchors.items():
+        counts[name] = _anchor_token_count(path, heldout)
+
+    parity = sum(hf.encode(line).ids != ids for line, ids in zip(heldout, ext_ids, strict=True))
+    parity += sum(hf.encode(line).ids != ext.encode(line) for line in english)
+    english_changed = sum(ext.encode(line) != base.encode(line) for line in english)
+    roundtrip = sum(ext.decode(ids) != line for line, ids in zip(heldout, ext_ids, strict=True))
+
+    on_morpheme = total = 0
+    for line, seg in zip(heldout, segmented, strict=True):
+        bounds = token_boundaries(ext, line)
+        on_morpheme += len(bounds & morpheme_boundaries(seg))
+        total += len(bounds)
+    return {
+        "tokens_per_char": {k: round(v / max(chars, 1), 4) for k, v in counts.items()},
+        "tokens_per_eojeol": {k: round(v / max(eojeols, 1), 4) for k, v in counts.items()},
+        "morpheme_boundary_precision": round(on_morpheme / total, 4) if total else 1.0,
+        "parity_mismatched_lines": parity,
+        "english_changed_lines": english_changed,
+        "roundtrip_failures": roundtrip,
+    }
+
+
+def _hf_tokenizer(directory: Path):
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(str(directory / "tokenizer.json"))
+    tok.no_truncation()
+    tok.post_processor = None  # compare content ids; BOS is checked by the export tests
+    return tok
+
+
+def _anchor_token_count(path: Path, lines: Sequence[str]) -> int:
+    from tokenizers import Tokenizer
+
+    file = path / "tokenizer.json" if path.is_dir() else path
+    tok = Tokenizer.from_file(str(file))
+    return sum(len(enc.ids) for enc in tok.encode_batch(list(lines), add_special_tokens=False))
+
+
+# ---------------------------------------------------------------- stage
+
+
+def resolve_base_model(base: str) -> Path:
+    """tokenizer.model of a file path, a Hugging Face directory, or a Hub id."""
+    path = Path(base).expanduser()
+    if path.is_file():
+        return path
+    if path.is_dir():
+        if (path / "tokenizer.model").is_file():
+            return path / "tokenizer.model"
+        raise StageError(f"--base {base}: the directory has no tokenizer.model (a SentencePiece model)")
+    from pipeline.config import _HUB_ID
+
+    if not _HUB_ID.match(base):
+        raise StageError(f"--base {base}: not a file, a directory or a Hub id (owner/name)")
+    from huggingface_hub import hf_hub_download
+
+    try:
+        return Path(hf_hub_download(base, "tokenizer.model"))
+    except Exception as exc:
+        raise StageError(f"--base {base}: could not fetch tokenizer.model from the Hub ({exc})") from exc
+
+
+def extend_vocab(
+    config: VocabConfig,
+    inputs: Sequence[str | Path],
+    base: str,
+    output: Path,
+    anchors: dict[str, Path] | None = None,
+    progress: bool = True,
+) -> VocabReport:
+    """Run the whole stage: write tokenizer.model + HF files + pieces.txt to `output`; return metrics."""
+    from tokenizer.hf_export import export_hf_tokenizer
+
+    start = time.perf_counter()
+    timings: dict[str, float] = {}
+    base_path = resolve_base_model(base)
+    base_proto = read_model(base_path)
+    budget = config.target_vocab_size - len(base_proto.pieces)
+    if budget <= 0:
+        raise StageError(
+            f"vocab.target_vocab_size = {config.target_vocab_size} is not above the base's "
+            f"{len(base_proto.pieces)} pieces"
+        )
+
+    train, heldout = split_heldout(iter_documents(inputs, config.text_field), config.heldout_fraction)
+    if not train:
+        raise StageError("no training text in the inputs")
+    placeholders = sorted({m for line in train for m in PLACEHOLDER.findall(line)})
+    log.info("%d training lines, %d held out; placeholders: %s", len(train), len(heldout), placeholders)
+
+    t = time.perf_counter()
+    cache = config.cache_dir or None
+    seg_stats: dict = {}
+    segmented_train = segment_lines(
+        train,
+        config.analyzer,
+        processes=config.processes,
+        cache_dir=cache,
+        progress=progress,
+        stats=seg_stats,
+    )
+    seg_seconds = time.perf_counter() - t
+    segmented_heldout = segment_lines(heldout, config.analyzer, processes=1, cache_dir=None, progress=False)
+    timings["segmentation"] = round(seg_seconds, 2)
+
+    t = time.perf_counter()
+    korean, used_size = train_korean_bpe(segmented_train, config, placeholders)
+    timings["training"] = round(time.perf_counter() - t, 2)
+    pieces, rejected = select_pieces(
+        korean, base_proto, config, budget - len(placeholders) - int(config.add_pad_token)
+    )
+    merged = merge_into_base(base_proto, pieces, config, placeholders)
+    if [p.piece for p in merged.pieces[: len(base_proto.pieces)]] != [p.piece for p in base_proto.pieces]:
+        raise AssertionError("an original id moved")  # merge_into_base only appends; keep it so
+
+    output.mkdir(parents=True, exist_ok=True)
+    merged_path = write_model(merged, output / "tokenizer.model")
+    max_length = _model_max_length(base)
+    export_hf_tokenizer(merged_path, output, model_max_length=max_length)
+    (output / "pieces.txt").write_text("\n".join(pieces) + "\n", encoding="utf-8")
+
+    t = time.perf_counter()
+    proofs = measure(merged_path, base_path, output, heldout, segmented_heldout, anchors or {})
+    timings["proofs"] = round(time.perf_counter() - t, 2)
+    train_chars = sum(map(len, train))
+    return VocabReport(
+        base_pieces=len(base_proto.pieces),
+        added_pieces=len(merged.pieces) - len(base_proto.pieces),
+        vocab_size=len(merged.pieces),
+        target_vocab_size=config.target_vocab_size,
+        target_reached=len(merged.pieces) >= config.target_vocab_size,
+        train_vocab_size_used=used_size,
+        placeholders=placeholders,
+        rejected=dict(sorted(rejected.items())),
+        train_lines=len(train),
+        train_characters=train_chars,
+        heldout_lines=len(heldout),
+        heldout_characters=sum(map(len, heldout)),
+        segmentation_chars_per_s=None if seg_stats["cached"] else round(train_chars / max(seg_seconds, 1e-9)),
+        seconds=round(time.perf_counter() - start, 2),
+        timings=timings,
+        **proofs,
+    )
+
+
+def _model_max_length(base: str) -> int:
+    """model_max_length of the base's HF tokenizer config when there is one, else Llama-2's 4096."""
+    config = Path(base) / "tokenizer_config.json"
+    if config.is_file():
+        return int(json.loads(config.read_text()).get("model_max_length", 4096))
+    return 4096
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point of `ko-vocab`."""
+    from pipeline.cli import run_stage, stage_parser, write_metrics, write_resolved
+
+    parser = stage_parser("vocab", __doc__, VocabConfig, output_default="models/tokenizer", inputs=True)
+    parser.add_argument(
+        "--base",
+        metavar="TOKENIZER",
+        default="models/base",
+        help="base tokenizer: a tokenizer.model, a Hugging Face directory or a Hub id (default: models/base)",
+    )
+    parser.add_argument(
+        "--anchor",
+        metavar="NAME=PATH",
+        action="append",
+        default=[],
+        help="also report tokens per character of another HF tokenizer (tokenizer.json or its directory)",
+    )
+
+    def body(args, params):
+        anchors = {}
+        for item in args.anchor:
+            name, sep, path = item.partition("=")
+            if not sep or not Path(path).exists():
+                raise StageError(f"--anchor {item!r}: expected NAME=PATH to an existing tokenizer")
+            anchors[name] = Path(path)
+        output = Path(args.output)
+        report = extend_vocab(params.vocab, args.input, args.base, output, anchors, progress=not args.quiet)
+        write_resolved(
+            output,
+            "vocab",
+            params,
+            "vocab",
+            {"input": list(args.input), "base": args.base, "output": str(output)},
+        )
+        write_metrics(Path(args.metrics or output / "metrics.json"), asdict(report))
+        if report.parity_mismatched_lines or report.english_changed_lines or report.roundtrip_failures:
+            log.warning(
+                "proofs failed: %d parity, %d English, %d round-trip lines",
+                report.parity_mismatched_lines,
+                report.english_changed_lines,
+                report.roundtrip_failures,
+            )
+        print(
+            f"{report.added_pieces} pieces added ({report.vocab_size} in all); Korean tokens/char "
+            f"{report.tokens_per_char['base']} -> {report.tokens_per_char['extended']}"
+        )
+
+    return run_stage(parser, argv, body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
