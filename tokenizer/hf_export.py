@@ -9,6 +9,7 @@ and repeated spaces (measured: bench/tokenizer_parity.py). The result loads with
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -26,7 +27,16 @@ def build_hf_tokenizer(proto, *, add_bos: bool = True, add_eos: bool = False):
     SentencePiece's BPE applies them; specials get BOS/EOS through a post-processor.
     """
     require_module("tokenizers", extra="tokenizer")
-    from tokenizers import AddedToken, Tokenizer, decoders, models, normalizers, processors
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
 
     trainer, norm = proto.trainer_spec, proto.normalizer_spec
     if trainer.model_type != trainer.BPE:
@@ -55,6 +65,7 @@ def build_hf_tokenizer(proto, *, add_bos: bool = True, add_eos: bool = False):
     merges.sort()
 
     unk = proto.pieces[trainer.unk_id].piece if trainer.unk_id >= 0 else None
+    user_defined = [p.piece for p in proto.pieces if p.type == USER_DEFINED]
     tok = Tokenizer(
         models.BPE(
             vocab=vocab,
@@ -62,11 +73,21 @@ def build_hf_tokenizer(proto, *, add_bos: bool = True, add_eos: bool = False):
             unk_token=unk,
             fuse_unk=True,
             byte_fallback=trainer.byte_fallback,
+            # A user-defined piece (a PII placeholder) is one pre-tokenized word with no merge path:
+            # emit whole-vocabulary words directly. Only set when needed.
+            ignore_merges=bool(user_defined),
         )
     )
     steps = [normalizers.Prepend(SPACE)] if norm.add_dummy_prefix else []
     tok.normalizer = normalizers.Sequence([*steps, normalizers.Replace(" ", SPACE)])
-    tok.pre_tokenizer = None
+    # SentencePiece matches user-defined pieces in the normalized text (after its single dummy
+    # prefix). HF added tokens would split the raw text first and prefix every segment, so they
+    # are isolated here, after normalization, instead.
+    tok.pre_tokenizer = (
+        pre_tokenizers.Split(Regex("|".join(map(re.escape, user_defined))), behavior="isolated")
+        if user_defined
+        else None
+    )
     tok.decoder = decoders.Sequence(
         [decoders.Replace(SPACE, " "), decoders.ByteFallback(), decoders.Fuse()]
         + ([decoders.Strip(" ", 1, 0)] if norm.add_dummy_prefix else [])
@@ -78,9 +99,6 @@ def build_hf_tokenizer(proto, *, add_bos: bool = True, add_eos: bool = False):
             if p.type in (CONTROL, UNKNOWN)
         ]
     )
-    user_defined = [p.piece for p in proto.pieces if p.type == USER_DEFINED]
-    if user_defined:
-        tok.add_tokens([AddedToken(p, special=False, normalized=False) for p in user_defined])
 
     bos = proto.pieces[trainer.bos_id].piece if trainer.bos_id >= 0 else None
     eos = proto.pieces[trainer.eos_id].piece if trainer.eos_id >= 0 else None
