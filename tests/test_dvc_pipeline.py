@@ -56,6 +56,7 @@ def test_repro_runs_then_is_up_to_date(fresh_repo):
     _run(["dvc", "repro"], root, env)
     assert (root / "data" / "raw" / "konlpy_demo.jsonl").is_file()
     assert (root / "models" / "base" / "model.safetensors").is_file()
+    assert (root / "models" / "tokenizer" / "tokenizer.json").is_file()
     again = _run(["dvc", "repro"], root, env)
     assert "Data and pipelines are up to date" in again
     assert "Running stage" not in again
@@ -64,6 +65,8 @@ def test_repro_runs_then_is_up_to_date(fresh_repo):
     workspace = metrics[""]["data"]
     assert workspace["metrics/base.json"]["data"]["vocab_size"] == 8000
     assert workspace["metrics/corpus.json"]["data"]["documents"] == 21
+    vocab = workspace["metrics/vocab.json"]["data"]
+    assert vocab["vocab_size"] == 11000 and vocab["parity_mismatched_lines"] == 0
 
 
 def test_params_change_is_seen_by_dvc(fresh_repo):

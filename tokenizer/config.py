@@ -19,6 +19,9 @@ class VocabConfig:
     # konlpy morpheme analyzer whose boundaries the new pieces may not cross. mecab is ~650k
     # chars/s per core; komoran, okt, hannanum and kkma are 6-170x slower and need Java.
     analyzer: Analyzer = "mecab"
+    # Keep learned pieces inside morphemes. false trains plain BPE on the raw text (fewer tokens
+    # per character, pieces that straddle stems and particles): the ablation bench/vocab.py measures.
+    morpheme_bounded: bool = True
     # Processes for morpheme analysis (0: one per CPU core). More is faster, costs memory per process.
     processes: int = 2
     # Cache of analyzed text, keyed on the input text and the analyzer's version ("" disables).

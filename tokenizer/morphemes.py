@@ -72,7 +72,8 @@ def make_surfaces(analyzer: str) -> Callable[[str], list[str]]:
 def segment_line(line: str, surfaces: Callable[[str], list[str]]) -> str:
     """`line` with DELIMITER between adjacent morphemes of the same eojeol; otherwise unchanged.
 
-    Morphemes are located in the line in order. One that is not found within the current eojeol
+    Morphemes are located in the line in order; an eojeol is what SentencePiece calls a word (text
+    between ASCII spaces). A morpheme that is not found within the current eojeol
     (Java taggers return base forms such as 하+였 for 했) adds no boundary: the line is never
     altered, only marked.
     """
@@ -89,9 +90,11 @@ def segment_line(line: str, surfaces: Callable[[str], list[str]]) -> str:
             found = line.find(surface, pos, eojeol_end)
         if found < 0:
             continue
-        if found == pos and pos > 0 and not line[pos - 1].isspace():
-            out.append(DELIMITER)
         out.append(line[pos:found])
+        # SentencePiece starts a word only after an ASCII space; anything else (the previous
+        # morpheme, or whitespace MeCab skipped such as U+00A0) must not merge with this morpheme.
+        if found > 0 and line[found - 1] != " ":
+            out.append(DELIMITER)
         out.append(surface)
         pos = found + len(surface)
     out.append(line[pos:])

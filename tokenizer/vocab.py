@@ -15,6 +15,7 @@ import io
 import json
 import logging
 import re
+import struct
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
@@ -211,15 +212,36 @@ def select_pieces(korean, base, config: VocabConfig, budget: int) -> tuple[list[
     return chosen, rejected
 
 
+def decreasing_scores(below: float, count: int) -> list[float]:
+    """`count` scores, strictly decreasing after float32 rounding (the proto's type), all below `below`.
+
+    Llama-2 scores its first piece -1e9, where float32 steps are 64 apart: the step doubles until
+    every score stays distinct.
+    """
+    step = 1.0
+    while True:
+        scores = [_float32(below - step * (i + 1)) for i in range(count)]
+        if all(a > b for a, b in zip([below, *scores], scores, strict=False)):
+            return scores
+        step *= 2
+
+
+def _float32(value: float) -> float:
+    return struct.unpack("f", struct.pack("f", value))[0]
+
+
 def merge_into_base(base, pieces: Sequence[str], config: VocabConfig, placeholders: Sequence[str]):
     """A copy of `base` with `pieces`, placeholders and <pad> (if asked) appended; old ids untouched."""
     merged = model_pb2().ModelProto()
     merged.CopyFrom(base)
-    lowest = min((p.score for p in base.pieces if p.type == NORMAL), default=0.0)
-    for i, text in enumerate(pieces):
+    if config.score_mode == "decreasing":
+        lowest = min((p.score for p in base.pieces if p.type == NORMAL), default=0.0)
+        scores = decreasing_scores(lowest, len(pieces))
+    else:
+        scores = [0.0] * len(pieces)
+    for text, score in zip(pieces, scores, strict=True):
         new = merged.pieces.add()
-        new.piece, new.type = text, NORMAL
-        new.score = lowest - 1.0 - i if config.score_mode == "decreasing" else 0.0
+        new.piece, new.type, new.score = text, NORMAL, score
     present = {p.piece for p in merged.pieces}
     for text in placeholders:
         if text not in present:
@@ -399,7 +421,9 @@ def extend_vocab(
     timings["segmentation"] = round(seg_seconds, 2)
 
     t = time.perf_counter()
-    korean, used_size = train_korean_bpe(segmented_train, config, placeholders)
+    korean, used_size = train_korean_bpe(
+        segmented_train if config.morpheme_bounded else train, config, placeholders
+    )
     timings["training"] = round(time.perf_counter() - t, 2)
     pieces, rejected = select_pieces(
         korean, base_proto, config, budget - len(placeholders) - int(config.add_pad_token)

@@ -1,0 +1,233 @@
+"""The vocab stage on real Korean text and the real Llama-2 tokenizer: bounded pieces, fixed ids, proofs."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+import sentencepiece as spm
+
+from pipeline.cli import StageError
+from tokenizer.config import VocabConfig
+from tokenizer.morphemes import DELIMITER, mecab_surfaces, morpheme_boundaries, segment_line, segment_lines
+from tokenizer.spm import BYTE, CONTROL, NORMAL, USER_DEFINED, read_model
+from tokenizer.vocab import extend_vocab, is_korean, main, train_korean_bpe
+
+LLAMA2_PIECES = 32000
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, korean_lines) -> Path:
+    """The shared Korean lines as one-document-per-line text, with PII placeholders in a few documents."""
+    path = tmp_path_factory.mktemp("corpus") / "korean.txt"
+    lines = list(korean_lines)
+    lines += [f"문의는 <|phone|>로 하시고 메일은<|email|> 입니다. 접수 {n}번" for n in range(30)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def config() -> VocabConfig:
+    return VocabConfig(
+        target_vocab_size=LLAMA2_PIECES + 4000,
+        train_vocab_size=8000,
+        cache_dir="",
+        heldout_fraction=0.05,
+        processes=1,
+    )
+
+
+@pytest.fixture(scope="module")
+def extended(tmp_path_factory, corpus, config, llama2_sp_model):
+    output = tmp_path_factory.mktemp("vocab") / "tokenizer"
+    report = extend_vocab(config, [corpus], str(llama2_sp_model), output, progress=False)
+    return output, report
+
+
+def test_segmentation_only_marks_the_text(korean_lines):
+    surfaces = mecab_surfaces()
+    for line in korean_lines:
+        assert segment_line(line, surfaces).replace(DELIMITER, "") == line
+    assert segment_line("대한민국은 민주공화국이다.", surfaces) == "대한민국⁣은 민주⁣공화국⁣이⁣다⁣.".replace(
+        "⁣", DELIMITER
+    )
+    # Particles attach without a space: the boundary is inside the eojeol, never at a space.
+    assert morpheme_boundaries(segment_line("서울에서 만났다", surfaces)) >= {2}
+
+
+def test_parallel_and_cached_segmentation_match_the_serial_result(korean_lines, tmp_path):
+    lines = korean_lines[:3000]
+    serial = segment_lines(lines, processes=1, progress=False)
+    stats: dict = {}
+    parallel = segment_lines(lines, processes=2, cache_dir=tmp_path, progress=False, stats=stats)
+    assert parallel == serial and stats == {"cached": False}
+    again = segment_lines(lines, processes=2, cache_dir=tmp_path, progress=False, stats=stats)
+    assert again == serial and stats == {"cached": True}
+    changed = segment_lines([*lines[:-1], "다른 문장"], cache_dir=tmp_path, progress=False, stats=stats)
+    assert stats == {"cached": False} and changed[-1] == "다른 문장"
+
+
+def test_no_korean_piece_crosses_a_morpheme_boundary(korean_lines, config):
+    segmented = segment_lines(korean_lines, progress=False)
+    korean, _ = train_korean_bpe(segmented, config, placeholders=[])
+    # Every morpheme as SentencePiece sees it: words split at ASCII spaces, "▁" only at a word start.
+    morphemes = "\n".join(
+        ("\u2581" if i == 0 else "") + part
+        for line in segmented
+        for eojeol in line.split(" ")
+        if eojeol
+        for i, part in enumerate(eojeol.split(DELIMITER))
+    )
+    pieces = [p.piece for p in korean.pieces if p.type == NORMAL and len(p.piece) > 1]
+    assert len(pieces) > 3000
+    crossing = [p for p in pieces if p not in morphemes]
+    assert crossing == []
+    assert not any(DELIMITER in p for p in pieces)
+
+
+def test_original_ids_and_specs_are_untouched(extended, llama2_sp_model):
+    output, report = extended
+    base, merged = read_model(llama2_sp_model), read_model(output / "tokenizer.model")
+    assert len(merged.pieces) == report.vocab_size == LLAMA2_PIECES + 4000 and report.target_reached
+    for old, new in zip(base.pieces, merged.pieces[:LLAMA2_PIECES], strict=False):
+        assert (old.piece, old.score, old.type) == (new.piece, new.score, new.type)
+    assert merged.normalizer_spec.SerializeToString() == base.normalizer_spec.SerializeToString()
+    assert merged.trainer_spec.byte_fallback and merged.trainer_spec.vocab_size == len(merged.pieces)
+    assert sum(p.type == BYTE for p in merged.pieces) == 256
+
+
+def test_new_pieces_are_korean_safe_and_reachable(extended, llama2_sp_model):
+    output, report = extended
+    merged = read_model(output / "tokenizer.model")
+    base_vocab = {p.piece for p in read_model(llama2_sp_model).pieces}
+    new = [p for p in merged.pieces[LLAMA2_PIECES:] if p.type == NORMAL]
+    texts = [p.piece for p in new]
+    assert (output / "pieces.txt").read_text(encoding="utf-8").split() == texts
+    assert all(is_korean(t) and t not in base_vocab for t in texts)
+    assert not any(ch.isdigit() or ch in "@<>|" for t in texts for ch in t)
+    # Strictly decreasing scores below every base score.
+    scores = [p.score for p in new]
+    assert all(a > b for a, b in zip(scores, scores[1:], strict=False))
+    assert scores[0] < min(p.score for p in merged.pieces[:LLAMA2_PIECES] if p.type == NORMAL)
+    available = set(base_vocab)
+    for text in texts:
+        assert len(text) == 1 or any(
+            text[:k] in available and text[k:] in available for k in range(1, len(text))
+        )
+        available.add(text)
+    assert report.rejected.get("in_base", 0) > 0  # Llama-2 already has some Hangul syllables
+
+
+def test_proofs_hold_and_korean_gets_cheaper(extended):
+    _, report = extended
+    assert report.parity_mismatched_lines == 0
+    assert report.english_changed_lines == 0
+    assert report.roundtrip_failures == 0
+    assert report.heldout_lines > 50
+    # Llama-2: ~1.45 tokens per Korean character; 4,000 Korean pieces must cut that by more than half.
+    assert report.tokens_per_char["base"] > 1.2
+    assert report.tokens_per_char["extended"] < report.tokens_per_char["base"] / 2
+    assert 0.5 < report.morpheme_boundary_precision <= 1.0
+
+
+def test_placeholders_become_whole_tokens(extended):
+    output, report = extended
+    assert report.placeholders == ["<|email|>", "<|phone|>"]
+    merged = read_model(output / "tokenizer.model")
+    assert [p.piece for p in merged.pieces if p.type == USER_DEFINED] == ["<|email|>", "<|phone|>"]
+    sp = spm.SentencePieceProcessor(model_file=str(output / "tokenizer.model"))
+    assert "<|phone|>" in sp.encode("번호는<|phone|>입니다", out_type=str)
+
+
+def test_export_loads_with_autotokenizer_and_matches(extended, korean_lines):
+    from transformers import AutoTokenizer
+
+    output, _ = extended
+    tok = AutoTokenizer.from_pretrained(output)
+    sp = spm.SentencePieceProcessor(model_file=str(output / "tokenizer.model"))
+    samples = korean_lines[:500] + ["전화는 <|phone|>로, 메일은<|email|> 주세요", "<|phone|>"]
+    assert all(tok(s, add_special_tokens=False)["input_ids"] == sp.encode(s) for s in samples)
+    assert tok("안녕")["input_ids"][0] == 1 and len(tok) == LLAMA2_PIECES + 4000
+    assert (
+        tok.decode(tok("전화는 <|phone|>로")["input_ids"], skip_special_tokens=True) == "전화는 <|phone|>로"
+    )
+
+
+def test_pad_token_is_appended_and_exported(corpus, config, llama2_sp_model, tmp_path):
+    from transformers import AutoTokenizer
+
+    small = replace(config, target_vocab_size=LLAMA2_PIECES + 300, add_pad_token=True)
+    extend_vocab(small, [corpus], str(llama2_sp_model), tmp_path, progress=False)
+    merged = read_model(tmp_path / "tokenizer.model")
+    assert merged.pieces[-1].piece == "<pad>" and merged.pieces[-1].type == CONTROL
+    assert merged.trainer_spec.pad_id == len(merged.pieces) - 1
+    tok = AutoTokenizer.from_pretrained(tmp_path)
+    assert tok.pad_token == "<pad>" and tok.pad_token_id == len(merged.pieces) - 1
+
+
+def test_cli_writes_metrics_and_resolved_params(corpus, llama2_sp_model, tmp_path):
+    out, metrics = tmp_path / "tok", tmp_path / "m" / "vocab.json"
+    args = [
+        "--input",
+        str(corpus),
+        "--base",
+        str(llama2_sp_model),
+        "--output",
+        str(out),
+        "--metrics",
+        str(metrics),
+        "-q",
+        "--set",
+        "vocab.target_vocab_size=32500",
+        "--set",
+        "vocab.cache_dir=",
+    ]
+    assert main(args) == 0
+    data = json.loads(metrics.read_text())
+    assert data["vocab_size"] == 32500 and data["parity_mismatched_lines"] == 0
+    assert "vocab:" in (out / "resolved_params.yaml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("make_input", "base", "message"),
+    [
+        (lambda d: d / "missing", None, "input not found"),
+        (
+            lambda d: _write(d / "bad.jsonl", '{"text": "좋다"}\n{not json\n'),
+            None,
+            r"bad\.jsonl:2: no 'text' string",
+        ),
+        (lambda d: _write(d / "ok.txt", "좋은 문장\n"), "no-such-dir", "not a file, a directory or a Hub id"),
+        (lambda d: _write(d / "ok.txt", "좋은 문장\n"), "EMPTY_DIR", "has no tokenizer.model"),
+    ],
+)
+def test_bad_inputs_fail_clearly(make_input, base, message, config, llama2_sp_model, tmp_path):
+    path = make_input(tmp_path)
+    if base == "EMPTY_DIR":
+        (tmp_path / "empty").mkdir()
+        base = str(tmp_path / "empty")
+    with pytest.raises(StageError, match=message):
+        extend_vocab(config, [path], base or str(llama2_sp_model), tmp_path / "out", progress=False)
+
+
+def test_target_below_base_size_is_refused(corpus, config, llama2_sp_model, tmp_path):
+    with pytest.raises(StageError, match="not above the base's 32000 pieces"):
+        extend_vocab(replace(config, target_vocab_size=32000), [corpus], str(llama2_sp_model), tmp_path)
+
+
+@pytest.mark.slow
+def test_java_analyzer_marks_boundaries_without_changing_text(korean_lines):
+    from tokenizer.morphemes import make_surfaces
+
+    surfaces = make_surfaces("komoran")
+    lines = korean_lines[:50]
+    segmented = [segment_line(line, surfaces) for line in lines]
+    assert [s.replace(DELIMITER, "") for s in segmented] == lines
+    assert sum(s.count(DELIMITER) for s in segmented) > 100
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
