@@ -231,3 +231,15 @@ def test_java_analyzer_marks_boundaries_without_changing_text(korean_lines):
 def _write(path: Path, text: str) -> Path:
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def test_morpheme_bounded_pieces_align_better_than_plain_bpe(
+    extended, corpus, config, llama2_sp_model, tmp_path
+):
+    _, bounded = extended
+    plain = extend_vocab(
+        replace(config, morpheme_bounded=False), [corpus], str(llama2_sp_model), tmp_path, progress=False
+    )
+    assert plain.segmentation_chars_per_s is None  # plain BPE analyzes only the held-out text
+    assert bounded.morpheme_boundary_precision > plain.morpheme_boundary_precision + 0.05
+    assert plain.parity_mismatched_lines == 0

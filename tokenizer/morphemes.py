@@ -25,12 +25,8 @@ CHUNK_LINES = 2000
 _SURFACES: Callable[[str], list[str]] | None = None  # per process, set by _init_worker
 
 
-def mecab_surfaces() -> Callable[[str], list[str]]:
-    """Surface strings of MeCab's morphemes for a line (konlpy's Mecab with python-mecab-ko-dic).
-
-    Reads only the surface column of the tagger's output: the same morphemes as
-    `Mecab.pos`, ~15% faster (measured in bench/vocab.py).
-    """
+def konlpy_mecab():
+    """konlpy's Mecab on python-mecab-ko-dic's dictionary (no system MeCab install needed)."""
     require_module("konlpy", extra="data")
     require_module("MeCab", extra="data", pip_name="mecab-python3")
     require_module("mecab_ko_dic", extra="data", pip_name="python-mecab-ko-dic")
@@ -38,7 +34,16 @@ def mecab_surfaces() -> Callable[[str], list[str]]:
     import mecab_ko_dic
     from konlpy.tag import Mecab
 
-    parse = Mecab(dicpath=str(mecab_ko_dic.dictionary_path)).tagger.parse
+    return Mecab(dicpath=str(mecab_ko_dic.dictionary_path))
+
+
+def mecab_surfaces() -> Callable[[str], list[str]]:
+    """Surface strings of MeCab's morphemes for a line, from konlpy's Mecab tagger.
+
+    Reads only the surface column of the tagger's output (`Mecab.pos` also splits every
+    feature string): the same morphemes, ~5% faster once aligned to the line.
+    """
+    parse = konlpy_mecab().tagger.parse
 
     def surfaces(line: str) -> list[str]:
         rows = parse(line).split("\n")

@@ -57,7 +57,7 @@ class VocabReport:
     parity_mismatched_lines: int  # HF ids != SentencePiece ids (Korean held-out + English + code)
     english_changed_lines: int  # extended ids != base ids on English and code
     roundtrip_failures: int  # decode(encode(x)) != x on the Korean held-out text
-    segmentation_chars_per_s: float | None  # None when the morpheme cache answered
+    segmentation_chars_per_s: float | None  # None when the cache answered or nothing was analyzed
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -407,23 +407,23 @@ def extend_vocab(
 
     t = time.perf_counter()
     cache = config.cache_dir or None
-    seg_stats: dict = {}
-    segmented_train = segment_lines(
-        train,
-        config.analyzer,
-        processes=config.processes,
-        cache_dir=cache,
-        progress=progress,
-        stats=seg_stats,
-    )
+    seg_stats: dict = {"cached": True}  # nothing analyzed when training is not morpheme-bounded
+    segmented_train = train
+    if config.morpheme_bounded:
+        segmented_train = segment_lines(
+            train,
+            config.analyzer,
+            processes=config.processes,
+            cache_dir=cache,
+            progress=progress,
+            stats=seg_stats,
+        )
     seg_seconds = time.perf_counter() - t
     segmented_heldout = segment_lines(heldout, config.analyzer, processes=1, cache_dir=None, progress=False)
     timings["segmentation"] = round(seg_seconds, 2)
 
     t = time.perf_counter()
-    korean, used_size = train_korean_bpe(
-        segmented_train if config.morpheme_bounded else train, config, placeholders
-    )
+    korean, used_size = train_korean_bpe(segmented_train, config, placeholders)
     timings["training"] = round(time.perf_counter() - t, 2)
     pieces, rejected = select_pieces(
         korean, base_proto, config, budget - len(placeholders) - int(config.add_pad_token)

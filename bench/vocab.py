@@ -1,0 +1,218 @@
+"""Bench: vocabulary extension of the real Llama-2 tokenizer on ../shared corpora.
+
+Part 1, fertility. Train on the informal and mixed corpora (NSMC reviews, news comments,
+petitions, 4/5 of Wikinews articles); measure on held-out formal text: the other 1/5 of Wikinews
+articles plus konlpy's constitution and bills (legal and government text). Rows: Llama-2 as is,
+the Polyglot-Ko anchor, and extensions of Llama-2 by ko-vocab (default and ablations), all with
+the same number of added pieces.
+
+Part 2, segmentation throughput (chars/s) per analyzer and process count, against konlpy's own
+`Mecab.pos` call as the anchor.
+
+    python bench/vocab.py [--added 14336] [--skip-java]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+SHARED = Path(os.environ.get("KO_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+def load_corpora() -> tuple[list[str], list[str]]:
+    """(training documents, held-out formal lines)."""
+    from data_prep.demo_corpus import konlpy_documents
+
+    corpus = SHARED / "corpus"
+    train: list[str] = []
+    for path in sorted((corpus / "nsmc_raw").glob("*.json")):
+        train += [
+            row["review"] for row in json.loads(path.read_text(encoding="utf-8")) if row["review"].strip()
+        ]
+    comments = corpus / "kocohub_comments" / "unlabeled_unlabeled_comments_5.txt"
+    train += [line for line in comments.read_text(encoding="utf-8").splitlines() if line.strip()]
+    for path in sorted((corpus / "petitions_2019").glob("*")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                train.append(row["title"] + "\n" + row["content"])
+    articles = (corpus / "boddari_wikinews" / "wikinews.txt").read_text(encoding="utf-8").split("\n\n")
+    articles = [a for a in articles if a.strip()]
+    heldout_docs = [a for i, a in enumerate(articles) if i % 5 == 0]
+    train += [a for i, a in enumerate(articles) if i % 5 != 0]
+    heldout_docs += [d.text for d in konlpy_documents()]
+    heldout = [line.strip() for doc in heldout_docs for line in doc.split("\n") if line.strip()]
+    return train, heldout
+
+
+def fertility(count_tokens, lines: list[str]) -> tuple[float, float]:
+    tokens = sum(count_tokens(line) for line in lines)
+    return tokens / sum(map(len, lines)), tokens / sum(len(line.split()) for line in lines)
+
+
+def bench_fertility(added: int, workdir: Path) -> list[dict]:
+    import sentencepiece as spm
+    from tokenizers import Tokenizer
+
+    from tokenizer.config import VocabConfig
+    from tokenizer.morphemes import segment_lines
+    from tokenizer.vocab import extend_vocab, measure
+
+    llama2 = SHARED / "tokenizers" / "llama2" / "tokenizer.model"
+    train, heldout = load_corpora()
+    train_file = workdir / "train.jsonl"
+    with open(train_file, "w", encoding="utf-8") as f:
+        for i, text in enumerate(train):
+            f.write(json.dumps({"id": f"train-{i}", "text": text}, ensure_ascii=False) + "\n")
+    print(
+        f"training documents: {len(train):,} ({sum(map(len, train)):,} chars); held-out formal lines: "
+        f"{len(heldout):,} ({sum(map(len, heldout)):,} chars)"
+    )
+    seg_heldout = segment_lines(heldout, progress=False)
+
+    rows = []
+    base_sp = spm.SentencePieceProcessor(model_file=str(llama2))
+    per_char, per_eojeol = fertility(lambda s: len(base_sp.encode(s)), heldout)
+    rows.append({"tokenizer": "Llama-2 (32,000)", "tokens/char": per_char, "tokens/eojeol": per_eojeol})
+    polyglot = Tokenizer.from_file(str(SHARED / "tokenizers" / "polyglot-ko" / "tokenizer.json"))
+    per_char, per_eojeol = fertility(lambda s: len(polyglot.encode(s, add_special_tokens=False).ids), heldout)
+    rows.append(
+        {"tokenizer": "Polyglot-Ko anchor (30,003)", "tokens/char": per_char, "tokens/eojeol": per_eojeol}
+    )
+
+    default = VocabConfig(
+        target_vocab_size=32000 + added,
+        train_vocab_size=32000,
+        heldout_fraction=0.01,
+        cache_dir=str(workdir / "cache"),
+    )
+    variants = {
+        "ko-vocab default (morpheme-bounded, syllables first)": default,
+        "ablation: syllables in model order": replace(default, syllables_first=False),
+        "ablation: unconstrained BPE": replace(default, morpheme_bounded=False),
+        "ablation: score 0 for new pieces (Chinese-LLaMA)": replace(default, score_mode="zero"),
+    }
+    for label, config in variants.items():
+        out = workdir / label.split(":")[0].replace(" ", "_") / str(len(rows))
+        start = time.perf_counter()
+        report = extend_vocab(config, [train_file], str(llama2), out, progress=False)
+        seconds = time.perf_counter() - start
+        proofs = measure(out / "tokenizer.model", llama2, out, heldout, seg_heldout, {})
+        rows.append(
+            {
+                "tokenizer": f"{label} ({report.vocab_size:,})",
+                "tokens/char": proofs["tokens_per_char"]["extended"],
+                "tokens/eojeol": proofs["tokens_per_eojeol"]["extended"],
+                "morpheme precision": proofs["morpheme_boundary_precision"],
+                "HF parity mismatches": proofs["parity_mismatched_lines"],
+                "English changed": proofs["english_changed_lines"],
+                "added": report.added_pieces,
+                "seconds": round(seconds, 1),
+            }
+        )
+    return rows
+
+
+def bench_segmentation(skip_java: bool) -> list[dict]:
+    from tokenizer.morphemes import konlpy_mecab, make_surfaces, mecab_surfaces, segment_line, segment_lines
+
+    train, _ = load_corpora()
+    lines = [line for doc in train for line in doc.split("\n") if line.strip()]
+    sample = lines[:20000]
+    chars = sum(map(len, sample))
+    rows = []
+
+    pos = konlpy_mecab().pos
+    start = time.perf_counter()
+    for line in sample:
+        pos(line)
+    anchor = chars / (time.perf_counter() - start)
+    rows.append({"analyzer": "konlpy Mecab.pos (anchor)", "processes": 1, "chars/s": anchor})
+
+    surfaces = mecab_surfaces()
+    start = time.perf_counter()
+    for line in sample:
+        segment_line(line, surfaces)
+    rows.append(
+        {"analyzer": "mecab, segment_line", "processes": 1, "chars/s": chars / (time.perf_counter() - start)}
+    )
+
+    all_chars = sum(map(len, lines))
+    for processes in (1, 2):
+        start = time.perf_counter()
+        segment_lines(lines, "mecab", processes=processes, progress=False)
+        rows.append(
+            {
+                "analyzer": f"mecab, segment_lines ({all_chars:,} chars)",
+                "processes": processes,
+                "chars/s": all_chars / (time.perf_counter() - start),
+            }
+        )
+    if not skip_java:
+        small = lines[:300]
+        small_chars = sum(map(len, small))
+        for name in ("komoran", "okt", "hannanum", "kkma"):
+            surfaces = make_surfaces(name)
+            surfaces(small[0])  # JVM and model warm-up outside the timing
+            start = time.perf_counter()
+            for line in small:
+                segment_line(line, surfaces)
+            rows.append(
+                {
+                    "analyzer": f"{name}, segment_line",
+                    "processes": 1,
+                    "chars/s": small_chars / (time.perf_counter() - start),
+                }
+            )
+    for row in rows:
+        row["ratio to anchor"] = row["chars/s"] / anchor
+    return rows
+
+
+def print_table(rows: list[dict]) -> None:
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    print("| " + " | ".join(keys) + " |")
+    print("|" + "---|" * len(keys))
+    for row in rows:
+        cells = []
+        for key in keys:
+            value = row.get(key, "")
+            cells.append(
+                f"{value:,.0f}"
+                if key == "chars/s"
+                else f"{value:.3f}"
+                if isinstance(value, float)
+                else str(value)
+            )
+        print("| " + " | ".join(cells) + " |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--added", type=int, default=14336, help="pieces added to Llama-2 (default: Llama-2-Ko's)"
+    )
+    parser.add_argument("--skip-java", action="store_true", help="skip the Java taggers in part 2")
+    parser.add_argument("--part", choices=["all", "fertility", "segmentation"], default="all")
+    args = parser.parse_args()
+    if args.part in ("all", "fertility"):
+        with tempfile.TemporaryDirectory() as tmp:
+            print_table(bench_fertility(args.added, Path(tmp)))
+    if args.part in ("all", "segmentation"):
+        print()
+        print_table(bench_segmentation(args.skip_java))
+
+
+if __name__ == "__main__":
+    main()
