@@ -169,24 +169,15 @@ def test_pad_token_is_appended_and_exported(corpus, config, llama2_sp_model, tmp
 
 def test_cli_writes_metrics_and_resolved_params(corpus, llama2_sp_model, tmp_path):
     out, metrics = tmp_path / "tok", tmp_path / "m" / "vocab.json"
-    args = [
-        "--input",
-        str(corpus),
-        "--base",
-        str(llama2_sp_model),
-        "--output",
-        str(out),
-        "--metrics",
-        str(metrics),
-        "-q",
-        "--set",
-        "vocab.target_vocab_size=32500",
-        "--set",
-        "vocab.cache_dir=",
-    ]
+    polyglot = llama2_sp_model.parents[1] / "polyglot-ko"
+    args = ["--input", str(corpus), "--base", str(llama2_sp_model), "--output", str(out)]
+    args += ["--metrics", str(metrics), "-q", "--anchor", f"polyglot-ko={polyglot}"]
+    args += ["--set", "vocab.target_vocab_size=32500", "--set", "vocab.cache_dir="]
     assert main(args) == 0
     data = json.loads(metrics.read_text())
     assert data["vocab_size"] == 32500 and data["parity_mismatched_lines"] == 0
+    # Polyglot-Ko's own Korean tokenizer needs far fewer tokens than byte-falling-back Llama-2.
+    assert data["tokens_per_char"]["polyglot-ko"] < data["tokens_per_char"]["base"] / 2
     assert "vocab:" in (out / "resolved_params.yaml").read_text()
 
 
@@ -243,3 +234,12 @@ def test_morpheme_bounded_pieces_align_better_than_plain_bpe(
     assert plain.segmentation_chars_per_s is None  # plain BPE analyzes only the held-out text
     assert bounded.morpheme_boundary_precision > plain.morpheme_boundary_precision + 0.05
     assert plain.parity_mismatched_lines == 0
+
+
+def test_missing_analyzer_package_names_the_fix():
+    from pipeline.deps import MissingDependency, require_module
+
+    with pytest.raises(
+        MissingDependency, match=r"pip install -e '\.\[data\]'.*pip install not-installed-pkg"
+    ):
+        require_module("not_installed_mod", extra="data", pip_name="not-installed-pkg")
