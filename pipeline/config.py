@@ -26,7 +26,7 @@ from pipeline.params import (
 from tokenizer.config import VocabConfig
 
 DEMO = "demo"
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+HUB_ID_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class BaseConfig:
             return "demo"
         if Path(self.model).expanduser().is_dir():
             return "local"
-        if _HUB_ID.match(self.model):
+        if HUB_ID_PATTERN.match(self.model):
             return "hub"
         raise ParamsError(
             f"{self.SECTION}.model = {self.model!r}: not 'demo', not an existing directory, "

@@ -365,9 +365,9 @@ def resolve_base_model(base: str) -> Path:
         if (path / "tokenizer.model").is_file():
             return path / "tokenizer.model"
         raise StageError(f"--base {base}: the directory has no tokenizer.model (a SentencePiece model)")
-    from pipeline.config import _HUB_ID
+    from pipeline.config import HUB_ID_PATTERN
 
-    if not _HUB_ID.match(base):
+    if not HUB_ID_PATTERN.match(base):
         raise StageError(f"--base {base}: not a file, a directory or a Hub id (owner/name)")
     from huggingface_hub import hf_hub_download
 
