@@ -243,3 +243,12 @@ def test_missing_analyzer_package_names_the_fix():
         MissingDependency, match=r"pip install -e '\.\[data\]'.*pip install not-installed-pkg"
     ):
         require_module("not_installed_mod", extra="data", pip_name="not-installed-pkg")
+
+
+def test_fast_mecab_path_equals_konlpy_pos(korean_lines):
+    from tokenizer.morphemes import konlpy_mecab
+
+    pos = konlpy_mecab().pos
+    surfaces = mecab_surfaces()
+    for line in korean_lines:
+        assert segment_line(line, surfaces) == segment_line(line, lambda s: [m for m, _ in pos(s)])

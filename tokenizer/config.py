@@ -16,7 +16,7 @@ class VocabConfig:
 
     SECTION: ClassVar[str] = "vocab"
 
-    # konlpy morpheme analyzer whose boundaries the new pieces may not cross. mecab: ~740k chars/s
+    # konlpy morpheme analyzer whose boundaries the new pieces may not cross. mecab: ~800k chars/s
     # per process; komoran 17x, okt and hannanum ~70x, kkma ~360x slower, and they need Java.
     analyzer: Analyzer = "mecab"
     # Keep learned pieces inside morphemes. false trains plain BPE on the raw text (fewer tokens
@@ -24,7 +24,7 @@ class VocabConfig:
     morpheme_bounded: bool = True
     # Processes for morpheme analysis (0: one per CPU core). More is faster, costs memory per process.
     processes: int = 2
-    # Cache of analyzed text, keyed on the input text and the analyzer's version ("" disables).
+    # Cache of analyzed text, keyed on the text, analyzer version and segmentation code ("" disables).
     cache_dir: str = ".cache/morphemes"
     # JSONL field holding the text; other fields are ignored here.
     text_field: str = "text"
