@@ -1,0 +1,108 @@
+"""Resize a Llama model to an extended tokenizer and initialise the new rows from the old ones.
+
+EEVE's recipe: the input embedding of a new token is the mean of the base embeddings of the base
+tokenizer's pieces for the same text ("▁대한민국" -> the bytes and pieces Llama-2 would use). The
+output (lm_head) rows take the same mean, the first piece's row, or Hugging Face's
+`mean_resizing` draw. Llama-2's input and output embeddings are separate matrices; tied models
+are handled too. Original rows are never touched. The pretrain stage calls this before training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from pipeline.deps import require_module
+
+OutputInit = Literal["mean", "first", "hf_mean"]
+
+
+@dataclass(frozen=True)
+class ResizeReport:
+    """What init_new_embeddings did."""
+
+    base_rows: int  # embedding rows before
+    tokenizer_size: int  # pieces of the extended tokenizer
+    rows: int  # embedding rows after (tokenizer_size padded to pad_to_multiple_of)
+    initialised: int  # new tokens given a mean of base rows
+    without_base_pieces: int  # new tokens whose text the base encodes to nothing (kept HF's init)
+    tied: bool
+
+
+def base_piece_ids(base_sp_model: str | Path, pieces: list[str]) -> list[list[int]]:
+    """For each piece ("▁대한", "민국"), the base model's ids for exactly that text.
+
+    SentencePiece would add its dummy "▁" to a piece that does not start a word, so the pieces
+    are encoded with the base's own vocabulary and merges but without the dummy prefix.
+    """
+    require_module("tokenizers", extra="tokenizer")
+    from tokenizers import normalizers
+
+    from tokenizer.hf_export import SPACE, build_hf_tokenizer
+    from tokenizer.spm import read_model
+
+    tok = build_hf_tokenizer(read_model(base_sp_model), add_bos=False)
+    tok.normalizer = normalizers.Replace(" ", SPACE)
+    return [
+        enc.ids for enc in tok.encode_batch([p.replace(SPACE, " ") for p in pieces], add_special_tokens=False)
+    ]
+
+
+def init_new_embeddings(
+    model,
+    base_sp_model: str | Path,
+    extended_sp_model: str | Path,
+    *,
+    output_init: OutputInit = "mean",
+    pad_to_multiple_of: int = 64,
+) -> ResizeReport:
+    """Resize `model` to the extended tokenizer (padded) and initialise every new token's rows in place."""
+    require_module("torch", extra="model")
+    import torch
+
+    from tokenizer.spm import read_model
+
+    base_proto, extended_proto = read_model(base_sp_model), read_model(extended_sp_model)
+    base_size, new_size = len(base_proto.pieces), len(extended_proto.pieces)
+    if [p.piece for p in extended_proto.pieces[:base_size]] != [p.piece for p in base_proto.pieces]:
+        raise ValueError("the extended tokenizer does not start with the base tokenizer's pieces in order")
+    old_rows = model.get_input_embeddings().weight.shape[0]
+    if old_rows < base_size:
+        raise ValueError(f"the model has {old_rows} embedding rows but the base tokenizer {base_size} pieces")
+
+    # HF's mean_resizing draws new rows around the old mean; kept for "hf_mean" and for padding rows.
+    model.resize_token_embeddings(new_size, pad_to_multiple_of=pad_to_multiple_of, mean_resizing=True)
+    inputs = model.get_input_embeddings().weight
+    output_layer = model.get_output_embeddings()
+    tied = output_layer is None or output_layer.weight.data_ptr() == inputs.data_ptr()
+    outputs = None if tied else output_layer.weight
+
+    new_pieces = [p.piece for p in extended_proto.pieces[base_size:]]
+    sources = base_piece_ids(base_sp_model, new_pieces)
+    initialised = empty = 0
+    with torch.no_grad():
+        for offset, ids in enumerate(sources):
+            row = base_size + offset
+            if row < old_rows:  # the model already had a row for it (padded base): leave it
+                continue
+            if not ids:
+                empty += 1
+                continue
+            index = torch.tensor(ids, device=inputs.device)
+            inputs[row] = inputs[index].mean(dim=0)
+            if outputs is not None:
+                if output_init == "mean":
+                    outputs[row] = outputs[index].mean(dim=0)
+                elif output_init == "first":
+                    outputs[row] = outputs[ids[0]]
+            initialised += 1
+    model.config.vocab_size = inputs.shape[0]
+    return ResizeReport(
+        base_rows=old_rows,
+        tokenizer_size=new_size,
+        rows=inputs.shape[0],
+        initialised=initialised,
+        without_base_pieces=empty,
+        tied=tied,
+    )
