@@ -61,12 +61,10 @@ def _input_files(inputs: Sequence[Path]) -> list[Path]:
 
 
 def _documents(paths: list[str], text_field: str, validation_fraction: float, want_validation: bool):
-    from tokenizer.vocab import iter_documents
+    from tokenizer.vocab import is_heldout, iter_documents
 
-    threshold = int(validation_fraction * 10_000)
     for doc_id, text in iter_documents(paths, text_field):
-        bucket = int(hashlib.sha256(doc_id.encode()).hexdigest()[:8], 16) % 10_000
-        if (bucket < threshold) == want_validation and text.strip():
+        if is_heldout(doc_id, validation_fraction) == want_validation and text.strip():
             yield {"id": doc_id, "text": text}
 
 

@@ -64,3 +64,23 @@ def demo_base(tmp_path_factory) -> Path:
     output = tmp_path_factory.mktemp("demo") / "base"
     prepare_base(BaseConfig(), output)
     return output
+
+
+def tiny_llama(
+    vocab_size: int = 32000, *, tied: bool = False, seed: int = 0, max_position_embeddings: int = 4096
+):
+    """A 1-layer, 16-wide LlamaForCausalLM with Llama-2's vocabulary size: real code, seconds on CPU."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=vocab_size,
+        hidden_size=16,
+        intermediate_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        max_position_embeddings=max_position_embeddings,
+        tie_word_embeddings=tied,
+    )
+    return LlamaForCausalLM(config)

@@ -10,6 +10,7 @@ import sentencepiece as spm
 from pipeline.base import count_parameters, prepare_base
 from pipeline.cli import StageError
 from pipeline.config import BaseConfig
+from tests.conftest import tiny_llama
 
 
 def test_demo_base_loads_with_auto_classes_and_generates(demo_base):
@@ -63,19 +64,10 @@ def test_local_directory_is_copied_and_loads(demo_base, tmp_path):
 
 def test_real_llama2_tokenizer_goes_through_the_base_stage(llama2_sp_model, korean_lines, tmp_path):
     """A local Llama-2-format model dir (tiny weights, the real tokenizer) takes the same export path."""
-    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import AutoTokenizer
 
     source = tmp_path / "tiny-llama2"
-    config = LlamaConfig(
-        vocab_size=32000,
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        max_position_embeddings=4096,
-        tie_word_embeddings=False,
-    )
-    LlamaForCausalLM(config).save_pretrained(source)
+    tiny_llama().save_pretrained(source)
     (source / "tokenizer.model").write_bytes(llama2_sp_model.read_bytes())
     (source / "tokenizer.json").write_text("{}")  # a stale/foreign file that must not be used
 

@@ -6,6 +6,7 @@ import pytest
 import sentencepiece as spm
 
 from pipeline.embeddings import base_piece_ids, init_new_embeddings
+from tests.conftest import tiny_llama
 from tokenizer.config import VocabConfig
 from tokenizer.spm import read_model
 from tokenizer.vocab import extend_vocab
@@ -21,22 +22,6 @@ def extended_model(tmp_path_factory, korean_lines, llama2_sp_model):
     config = VocabConfig(target_vocab_size=32000 + ADDED, train_vocab_size=4000, cache_dir="", processes=1)
     extend_vocab(config, [corpus], str(llama2_sp_model), out, progress=False)
     return out / "tokenizer.model"
-
-
-def tiny_llama(tied: bool = False, seed: int = 0):
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(seed)
-    config = LlamaConfig(
-        vocab_size=32000,
-        hidden_size=16,
-        intermediate_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        tie_word_embeddings=tied,
-    )
-    return LlamaForCausalLM(config)
 
 
 def test_base_piece_ids_spell_each_piece_exactly(llama2_sp_model, extended_model):
