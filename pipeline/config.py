@@ -12,7 +12,7 @@ import typing
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from data_prep.config import CorpusConfig
 from pipeline.params import (
@@ -104,12 +104,74 @@ class BaseConfig:
 
 
 @dataclass(frozen=True)
+class PretrainConfig:
+    """params.yaml `pretrain`: continued pretraining of the resized model on the corpus."""
+
+    SECTION: ClassVar[str] = "pretrain"
+
+    # Tokens per training sequence (Llama-2: 4096). Longer sees more context, costs memory.
+    block_size: int = 128
+    # Share of documents held out for eval loss and bits per character.
+    validation_fraction: float = 0.1
+    # lm_head rows of new tokens: mean of the base pieces' rows (as the input rows, EEVE),
+    # the first piece's row, or Hugging Face's mean_resizing draw.
+    output_init: Literal["mean", "first", "hf_mean"] = "mean"
+    # Embedding rows are padded to a multiple of this (tensor-core friendly).
+    pad_to_multiple_of: int = 64
+    # DeepSpeed ZeRO config (configs/deepspeed/*.json), or "" to train without DeepSpeed.
+    deepspeed: str = "configs/deepspeed/zero2.json"
+    # Stage 1 trains only the embeddings and lm_head, so the new rows settle before the body moves.
+    stage1_steps: int = 20
+    stage1_learning_rate: float = 1e-3
+    # Stage 2 trains every parameter.
+    stage2_steps: int = 20
+    learning_rate: float = 3e-4
+    # Warmup as a share of each stage's steps; then cosine decay.
+    warmup: float = 0.1
+    weight_decay: float = 0.0
+    # Sequences per device per step, and steps accumulated per optimizer update.
+    per_device_batch_size: int = 4
+    gradient_accumulation_steps: int = 1
+    # Recompute activations in the backward pass: ~30% slower, much less memory.
+    gradient_checkpointing: bool = False
+    # bf16 on GPUs that support it; fp32 on CPU (bf16 on CPU is ~20-80x slower).
+    bf16: Literal["auto", "always", "never"] = "auto"
+    # Checkpoint and log intervals in steps; a killed run resumes from the last checkpoint.
+    save_steps: int = 10
+    logging_steps: int = 5
+    # Processes for tokenization.
+    num_proc: int = 1
+    seed: int = 0
+
+    def __post_init__(self):
+        s = self.SECTION
+        for name in (
+            "block_size",
+            "per_device_batch_size",
+            "gradient_accumulation_steps",
+            "save_steps",
+            "logging_steps",
+            "num_proc",
+            "pad_to_multiple_of",
+        ):
+            require(getattr(self, name) > 0, f"{s}.{name} = {getattr(self, name)}: must be positive")
+        require(self.stage1_steps >= 0 and self.stage2_steps >= 0, f"{s}: stage steps must be >= 0")
+        require(self.stage1_steps + self.stage2_steps > 0, f"{s}.stage1_steps and stage2_steps are both 0")
+        require(
+            0.0 < self.validation_fraction < 0.5,
+            f"{s}.validation_fraction = {self.validation_fraction}: must be between 0 and 0.5",
+        )
+        require(0.0 <= self.warmup < 1.0, f"{s}.warmup = {self.warmup}: a share of steps in [0, 1)")
+
+
+@dataclass(frozen=True)
 class Params:
     """A whole params file. Sections missing from the file take their defaults."""
 
     corpus: CorpusConfig = field(default_factory=CorpusConfig)
     base: BaseConfig = field(default_factory=BaseConfig)
     vocab: VocabConfig = field(default_factory=VocabConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {f.name: section_to_dict(getattr(self, f.name)) for f in dataclasses.fields(self)}

@@ -34,6 +34,7 @@ class PackReport:
     train_tokens: int  # tokens in the train blocks
     validation_tokens: int
     dropped_tokens: int  # tail of each packing batch shorter than a block
+    validation_dropped_tokens: int
     block_size: int
     cache_key: str
 
@@ -91,7 +92,7 @@ def pack_corpus(
         "validation_fraction": validation_fraction,
         "text_field": text_field,
         "pack_batch": PACK_BATCH,
-        "version": 1,
+        "version": 2,
     }
     key = cache_key(inputs, tokenizer_dir, settings)
     target = cache_dir / key
@@ -157,6 +158,7 @@ def pack_corpus(
         train_tokens=sizes["train"][2],
         validation_tokens=sizes["validation"][2],
         dropped_tokens=sizes["train"][3] + sizes["validation"][3],
+        validation_dropped_tokens=sizes["validation"][3],
         block_size=block_size,
         cache_key=key,
     )

@@ -67,6 +67,11 @@ def test_repro_runs_then_is_up_to_date(fresh_repo):
     assert workspace["metrics/corpus.json"]["data"]["documents"] == 21
     vocab = workspace["metrics/vocab.json"]["data"]
     assert vocab["vocab_size"] == 11000 and vocab["parity_mismatched_lines"] == 0
+    pretrain = workspace["metrics/pretrain.json"]["data"]
+    assert pretrain["eval_loss"] < pretrain["initial_eval_loss"]
+    assert (root / "models" / "pretrain" / "model" / "model.safetensors").is_file()
+    plots = json.loads(_run(["dvc", "plots", "show", "--json"], root, env))
+    assert "metrics/pretrain_loss.csv" in json.dumps(plots)
 
 
 def test_params_change_is_seen_by_dvc(fresh_repo):

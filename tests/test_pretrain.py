@@ -1,0 +1,151 @@
+"""ko-pretrain on CPU through DeepSpeed ZeRO (gloo): both stages, ZeRO-2/3, 1 and 2 processes, and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+STEPS = [
+    "--set",
+    "pretrain.stage1_steps=6",
+    "--set",
+    "pretrain.stage2_steps=10",
+    "--set",
+    "pretrain.save_steps=2",
+    "--set",
+    "pretrain.logging_steps=2",
+    "--set",
+    "pretrain.block_size=64",
+]
+
+
+@pytest.fixture(scope="module")
+def stage_inputs(tmp_path_factory, demo_base, korean_lines):
+    """A demo base, a small extension of its vocabulary, and a Korean corpus."""
+    from tokenizer.config import VocabConfig
+    from tokenizer.vocab import extend_vocab
+
+    root = tmp_path_factory.mktemp("pretrain")
+    corpus = root / "corpus.jsonl"
+    with open(corpus, "w", encoding="utf-8") as f:
+        for n in range(0, 600, 3):
+            f.write(
+                json.dumps({"id": f"d{n}", "text": "\n".join(korean_lines[n : n + 3])}, ensure_ascii=False)
+                + "\n"
+            )
+    config = VocabConfig(target_vocab_size=8600, train_vocab_size=2000, cache_dir="", processes=1)
+    extend_vocab(config, [corpus], str(demo_base), root / "tokenizer", progress=False)
+    return demo_base, root / "tokenizer", corpus
+
+
+def run_pretrain(inputs, output: Path, *extra: str, processes: int = 1, wait: bool = True):
+    """Run ko-pretrain in its own process group (torchrun --standalone for several processes)."""
+    base, tokenizer, corpus = inputs
+    args = [
+        "--input",
+        str(corpus),
+        "--model",
+        str(base),
+        "--tokenizer",
+        str(tokenizer),
+        "--output",
+        str(output),
+    ]
+    args += ["-q", *STEPS, *extra]
+    command = [sys.executable, "-m", "pipeline.pretrain", *args]
+    if processes > 1:
+        command[1:2] = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}", "-m"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    if not wait:
+        return process
+    try:
+        out, _ = process.communicate(timeout=300)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # torchrun's workers too
+        raise
+    assert process.returncode == 0, out[-4000:]
+    return json.loads((output / "metrics.json").read_text())
+
+
+@pytest.mark.parametrize(("zero", "processes"), [("zero2", 1), ("zero3", 1), ("zero2", 2), ("zero3", 2)])
+def test_both_stages_train_and_loss_falls(stage_inputs, tmp_path, zero, processes):
+    out = tmp_path / "out"
+    metrics = run_pretrain(
+        stage_inputs, out, "--set", f"pretrain.deepspeed=configs/deepspeed/{zero}.json", processes=processes
+    )
+    assert metrics["stage1_eval_loss"] < metrics["initial_eval_loss"]
+    assert metrics["stage2_eval_loss"] < metrics["stage1_eval_loss"]
+    assert metrics["bits_per_char"] < metrics["initial_bits_per_char"]
+    assert metrics["embedding_rows"] == 8640  # 8,600 pieces padded to a multiple of 64
+    rows = (out / "loss.csv").read_text().splitlines()
+    assert rows[0] == "step,stage,loss" and {r.split(",")[1] for r in rows[1:]} == {"stage1", "stage2"}
+
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    model = AutoModelForCausalLM.from_pretrained(out / "model")
+    tok = AutoTokenizer.from_pretrained(out / "model")
+    assert model.config.vocab_size == 8640 and len(tok) == 8600
+
+
+def test_stage1_moves_only_embeddings(stage_inputs, tmp_path):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    out = tmp_path / "out"
+    run_pretrain(stage_inputs, out, "--set", "pretrain.stage2_steps=0")
+    before = AutoModelForCausalLM.from_pretrained(stage_inputs[0]).state_dict()
+    after = AutoModelForCausalLM.from_pretrained(out / "model").state_dict()
+    for name, tensor in after.items():
+        if "embed_tokens" in name or "lm_head" in name:
+            assert not torch.equal(tensor[: before[name].shape[0]], before[name]), name
+        else:
+            assert torch.equal(tensor, before[name]), name
+
+
+def test_killed_run_resumes_to_the_same_result(stage_inputs, tmp_path):
+    reference = run_pretrain(stage_inputs, tmp_path / "ref")
+    out = tmp_path / "killed"
+    process = run_pretrain(stage_inputs, out, wait=False)
+    checkpoint = out / "stage2" / "checkpoint-4"
+    deadline = time.time() + 300
+    while not checkpoint.is_dir() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert checkpoint.is_dir(), "the run ended before stage 2 checkpointed"
+    time.sleep(0.5)  # let the checkpoint finish writing, then kill mid-stage
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    assert not (out / "stage2" / "done.json").exists()
+    resumed = run_pretrain(stage_inputs, out)
+    for key in ("stage1_eval_loss", "stage2_eval_loss", "bits_per_char"):
+        assert resumed[key] == pytest.approx(reference[key], rel=1e-5), key
+
+
+def test_changed_params_start_over_instead_of_resuming(stage_inputs, tmp_path):
+    out = tmp_path / "out"
+    first = run_pretrain(stage_inputs, out, "--set", "pretrain.stage2_steps=0")
+    assert (out / "stage1" / "done.json").is_file()
+    again = run_pretrain(stage_inputs, out, "--set", "pretrain.stage2_steps=0")
+    assert again["stage1_eval_loss"] == first["stage1_eval_loss"]  # same run: taken from stage1/done.json
+    changed = run_pretrain(
+        stage_inputs, out, "--set", "pretrain.stage2_steps=0", "--set", "pretrain.stage1_learning_rate=0.01"
+    )
+    assert changed["stage1_eval_loss"] != first["stage1_eval_loss"]
