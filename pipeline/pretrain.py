@@ -147,7 +147,6 @@ def continue_pretraining(
     import torch
     from transformers import AutoModelForCausalLM, Trainer, default_data_collator
     from transformers.integrations.deepspeed import unset_hf_deepspeed_config
-    from transformers.trainer_utils import get_last_checkpoint
 
     from pipeline.embeddings import init_new_embeddings
     from pipeline.packing import pack_corpus
@@ -218,7 +217,7 @@ def continue_pretraining(
         )
         if results["initial"] is None:
             results["initial"] = evaluate_loss(model, validation, config.per_device_batch_size)
-        last = get_last_checkpoint(str(stage_dir)) if stage_dir.is_dir() else None
+        last = last_complete_checkpoint(stage_dir)
         resumed_at = int(last.rsplit("-", 1)[1]) if last else 0
         t = time.perf_counter()
         trainer.train(resume_from_checkpoint=last)
@@ -251,15 +250,16 @@ def continue_pretraining(
             )
 
     final_loss = results["stage2"] if results["stage2"] is not None else results["stage1"]
-    final_dir = output / "model"
-    last_stage = "stage2" if config.stage2_steps else "stage1"
-    if final_dir.exists():
-        shutil.rmtree(final_dir)
-    shutil.copytree(output / last_stage / "final", final_dir)
-    for name in ("tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
-        if (tokenizer_dir / name).is_file():
-            shutil.copyfile(tokenizer_dir / name, final_dir / name)
-    write_history(output / "loss.csv", history)
+    if int(os.environ.get("RANK", "0")) == 0:  # one process assembles the outputs
+        final_dir = output / "model"
+        last_stage = "stage2" if config.stage2_steps else "stage1"
+        if final_dir.exists():
+            shutil.rmtree(final_dir)
+        shutil.copytree(output / last_stage / "final", final_dir)
+        for name in ("tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+            if (tokenizer_dir / name).is_file():
+                shutil.copyfile(tokenizer_dir / name, final_dir / name)
+        write_history(output / "loss.csv", history)
     return PretrainReport(
         stage1_eval_loss=results["stage1"],
         stage2_eval_loss=results["stage2"],
@@ -272,6 +272,26 @@ def continue_pretraining(
         validation_characters=pack.validation_characters,
         seconds=round(time.perf_counter() - start, 1),
     )
+
+
+def last_complete_checkpoint(stage_dir: Path) -> str | None:
+    """The newest checkpoint that finished writing (the Trainer writes trainer_state.json last).
+
+    A run killed while saving leaves a partial checkpoint-N; resuming from it would fail, so it
+    is skipped in favour of the one before.
+    """
+    if not stage_dir.is_dir():
+        return None
+    checkpoints = sorted(
+        (p for p in stage_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
+        key=lambda p: int(p.name.split("-")[-1]),
+        reverse=True,
+    )
+    for path in checkpoints:
+        if (path / "trainer_state.json").is_file():
+            return str(path)
+        log.warning("skipping incomplete checkpoint %s", path)
+    return None
 
 
 def run_fingerprint(config: PretrainConfig, model_dir: Path, data_key: str) -> str:
