@@ -131,15 +131,9 @@ def copy_base(config: BaseConfig, output: Path) -> None:
             f"base.model = {config.model!r}: {source} has no tokenizer.model; the vocab stage extends "
             "a SentencePiece model (the Llama-2 family)"
         )
-    weights = sorted(source.glob("*.safetensors"))
-    if weights:
-        for path in [
-            source / "config.json",
-            source / "generation_config.json",
-            *weights,
-            source / "model.safetensors.index.json",
-        ]:
-            if path.is_file():
+    if any(source.glob("*.safetensors")):
+        for pattern in MODEL_FILE_PATTERNS:
+            for path in sorted(source.glob(pattern)):
                 _link_or_copy(path, output / path.name)
     else:
         # Only PyTorch .bin weights: load once and save as safetensors.

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from pipeline.deps import require_module
 
-TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 PACK_BATCH = 1000  # documents per packing batch; each batch drops its last partial block
 
 
@@ -41,24 +40,20 @@ class PackReport:
 
 def cache_key(inputs: Sequence[Path], tokenizer_dir: Path, settings: dict) -> str:
     """A digest of the input files' bytes, the tokenizer files and the packing settings."""
+    from tokenizer.hf_export import HF_FILES
+    from tokenizer.vocab import corpus_files
+
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
-    for path in sorted(_input_files(inputs)):
+    for path in corpus_files(inputs):  # exactly the files whose documents are read
         digest.update(str(path.name).encode())
         with open(path, "rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 digest.update(chunk)
-    for name in TOKENIZER_FILES:
+    for name in HF_FILES:
         path = tokenizer_dir / name
         if path.is_file():
             digest.update(path.read_bytes())
     return digest.hexdigest()[:24]
-
-
-def _input_files(inputs: Sequence[Path]) -> list[Path]:
-    files = []
-    for path in map(Path, inputs):
-        files += sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    return files
 
 
 def _documents(paths: list[str], text_field: str, validation_fraction: float, want_validation: bool):
@@ -92,7 +87,7 @@ def pack_corpus(
         "validation_fraction": validation_fraction,
         "text_field": text_field,
         "pack_batch": PACK_BATCH,
-        "version": 2,
+        "version": 3,
     }
     key = cache_key(inputs, tokenizer_dir, settings)
     target = cache_dir / key

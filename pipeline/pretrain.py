@@ -23,8 +23,10 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from pipeline.cli import StageError
 from pipeline.config import PretrainConfig
 from pipeline.deps import require_module
+from tokenizer.hf_export import HF_FILES
 
 log = logging.getLogger("ko.pretrain")
 STAGES = ("stage1", "stage2")
@@ -44,6 +46,11 @@ class PretrainReport:
     embedding_rows: int
     validation_characters: int
     seconds: float
+
+
+def is_main_process() -> bool:
+    """Rank 0, or the only process: the one that writes shared outputs."""
+    return int(os.environ.get("RANK", "0")) == 0
 
 
 def setup_distributed() -> None:
@@ -140,8 +147,6 @@ def continue_pretraining(
     if config.deepspeed:
         require_module("deepspeed", extra="deepspeed")
         if not Path(config.deepspeed).is_file():
-            from pipeline.cli import StageError
-
             raise StageError(f"pretrain.deepspeed = {config.deepspeed!r}: no such DeepSpeed config file")
     setup_distributed()
     import torch
@@ -161,8 +166,6 @@ def continue_pretraining(
         num_proc=config.num_proc,
     )
     if len(splits["train"]) == 0 or len(splits["validation"]) == 0:
-        from pipeline.cli import StageError
-
         raise StageError(
             f"the corpus packs into {len(splits['train'])} train and {len(splits['validation'])} "
             f"validation blocks of {config.block_size} tokens: too little text"
@@ -250,13 +253,13 @@ def continue_pretraining(
             )
 
     final_loss = results["stage2"] if results["stage2"] is not None else results["stage1"]
-    if int(os.environ.get("RANK", "0")) == 0:  # one process assembles the outputs
+    if is_main_process():  # one process assembles the outputs
         final_dir = output / "model"
         last_stage = "stage2" if config.stage2_steps else "stage1"
         if final_dir.exists():
             shutil.rmtree(final_dir)
         shutil.copytree(output / last_stage / "final", final_dir)
-        for name in ("tokenizer.model", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        for name in HF_FILES:
             if (tokenizer_dir / name).is_file():
                 shutil.copyfile(tokenizer_dir / name, final_dir / name)
         write_history(output / "loss.csv", history)
@@ -311,7 +314,7 @@ def start_over_if_changed(output: Path, fingerprint: str) -> None:
         log.warning("params, data or base model changed since the checkpoints in %s: starting over", output)
         for stage in STAGES:
             shutil.rmtree(output / stage, ignore_errors=True)
-    if int(os.environ.get("RANK", "0")) == 0:
+    if is_main_process():
         marker.write_text(fingerprint + "\n")
 
 
@@ -355,7 +358,7 @@ def main(argv: list[str] | None = None) -> int:
         report = continue_pretraining(
             params.pretrain, Path(args.model or "models/base"), Path(args.tokenizer), list(args.input), output
         )
-        if int(os.environ.get("RANK", "0")) != 0:
+        if not is_main_process():
             return
         if args.plots:
             shutil.copyfile(output / "loss.csv", args.plots)

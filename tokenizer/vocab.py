@@ -29,7 +29,6 @@ from tokenizer.spm import CONTROL, NORMAL, USER_DEFINED, model_pb2, read_model, 
 
 log = logging.getLogger("ko.vocab")
 
-SPACE = "\u2581"
 # The clean stage's PII placeholders: whole special tokens, never split into pieces.
 PLACEHOLDER = re.compile(r"<\|[a-z_]+\|>")
 _URLISH = re.compile(r"https?|www|\.com|\.net|\.kr|://|@", re.IGNORECASE)
@@ -65,8 +64,8 @@ class VocabReport:
 # ---------------------------------------------------------------- input
 
 
-def iter_documents(paths: Sequence[str | Path], text_field: str = "text") -> Iterator[tuple[str, str]]:
-    """(id, text) of every document in JSONL(.gz) or text files, or directories of them, in path order."""
+def corpus_files(paths: Sequence[str | Path]) -> list[Path]:
+    """The files behind `paths`: each file as given, each directory's .jsonl(.gz)/.txt files sorted."""
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
@@ -78,7 +77,12 @@ def iter_documents(paths: Sequence[str | Path], text_field: str = "text") -> Ite
             raise StageError(f"input not found: {path}")
     if not files:
         raise StageError(f"no .jsonl, .jsonl.gz or .txt files under {', '.join(map(str, paths))}")
-    for path in files:
+    return files
+
+
+def iter_documents(paths: Sequence[str | Path], text_field: str = "text") -> Iterator[tuple[str, str]]:
+    """(id, text) of every document in JSONL(.gz) or text files, or directories of them, in path order."""
+    for path in corpus_files(paths):
         opener = gzip.open if path.suffix == ".gz" else open
         with opener(path, "rt", encoding="utf-8") as f:
             if ".jsonl" in path.suffixes:
@@ -275,9 +279,10 @@ def english_probe() -> list[str]:
     return [line for line in prose + code if line.strip()]
 
 
-def token_boundaries(sp, line: str) -> set[int]:
+def token_boundaries(pieces, line: str) -> set[int]:
     """Character offsets in `line` where one token ends and the next begins inside an eojeol.
 
+    `pieces` are SentencePiece's (`encode(line, out_type="proto").pieces`, with byte offsets).
     Byte-fallback tokens of one character count as one token: only character ends are boundaries.
     """
     char_at = {}
@@ -287,7 +292,7 @@ def token_boundaries(sp, line: str) -> set[int]:
         offset += len(ch.encode("utf-8"))
     char_at[offset] = len(line)
     bounds = set()
-    for piece in sp.encode(line, out_type="proto").pieces:
+    for piece in pieces:
         end = char_at.get(piece.end)
         if piece.end > piece.begin and end is not None and 0 < end < len(line):
             if not line[end - 1].isspace() and not line[end].isspace():
@@ -314,19 +319,21 @@ def measure(
     eojeols = sum(len(line.split()) for line in heldout)
 
     counts = {"base": sum(len(base.encode(line)) for line in heldout)}
-    ext_ids = [ext.encode(line) for line in heldout]
+    ext_pieces = [ext.encode(line, out_type="proto").pieces for line in heldout]
+    ext_ids = [[p.id for p in pieces] for pieces in ext_pieces]
     counts["extended"] = sum(map(len, ext_ids))
     for name, path in anchors.items():
         counts[name] = _anchor_token_count(path, heldout)
 
+    ext_english = [ext.encode(line) for line in english]
     parity = sum(hf.encode(line).ids != ids for line, ids in zip(heldout, ext_ids, strict=True))
-    parity += sum(hf.encode(line).ids != ext.encode(line) for line in english)
-    english_changed = sum(ext.encode(line) != base.encode(line) for line in english)
+    parity += sum(hf.encode(line).ids != ids for line, ids in zip(english, ext_english, strict=True))
+    english_changed = sum(ids != base.encode(line) for line, ids in zip(english, ext_english, strict=True))
     roundtrip = sum(ext.decode(ids) != line for line, ids in zip(heldout, ext_ids, strict=True))
 
     on_morpheme = total = 0
-    for line, seg in zip(heldout, segmented, strict=True):
-        bounds = token_boundaries(ext, line)
+    for line, seg, pieces in zip(heldout, segmented, ext_pieces, strict=True):
+        bounds = token_boundaries(pieces, line)
         on_morpheme += len(bounds & morpheme_boundaries(seg))
         total += len(bounds)
     return {
