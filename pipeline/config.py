@@ -164,6 +164,100 @@ class PretrainConfig:
         require(0.0 <= self.warmup < 1.0, f"{s}.warmup = {self.warmup}: a share of steps in [0, 1)")
 
 
+LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+
+
+@dataclass(frozen=True)
+class SFTConfig:
+    """params.yaml `sft`: LoRA instruction tuning of the pretrained model on KoAlpaca/KULLM-style rows."""
+
+    SECTION: ClassVar[str] = "sft"
+
+    # Prompt format, saved as the tokenizer's chat_template: kullm (KULLM/Alpaca-LoRA, Korean
+    # preamble), koalpaca (### 질문/### 답변, KoAlpaca v1.1) or llama2-chat ([INST] ... [/INST]).
+    template: Literal["kullm", "koalpaca", "llama2-chat"] = "kullm"
+    # Also train on the prompt tokens (KULLM did; KoAlpaca did not). False: loss on answers only.
+    train_on_inputs: bool = False
+    # Longest example in tokens; longer rows are dropped (counted) or cut to fit (truncate).
+    max_length: int = 512
+    overlength: Literal["drop", "truncate"] = "drop"
+    # Drop rows whose messages equal an earlier row's (spacing ignored), across all inputs.
+    dedup: bool = True
+    # One weight per --input: 1 uses each row once, 0.5 a seeded half, 2 each row twice; [] all 1.
+    weights: tuple[float, ...] = ()
+    # Share of rows held out for eval loss and sample generations.
+    validation_fraction: float = 0.05
+    # Concatenate examples into max_length rows (attention and loss stay within each example):
+    # fewer pad tokens, faster on short rows.
+    packing: bool = False
+    # LoRA rank, scale (alpha / r multiplies the update), dropout and wrapped linear layers.
+    lora_r: int = 16
+    lora_alpha: int = 32
+    lora_dropout: float = 0.05
+    target_modules: tuple[str, ...] = LORA_MODULES
+    # Embedding and lm_head rows: new_rows trains the rows the vocab stage added (PEFT trainable
+    # tokens, saved in the adapter, small), full trains and saves both whole matrices
+    # (Chinese-Alpaca; ~2 x vocab x hidden parameters), frozen trains neither.
+    embeddings: Literal["new_rows", "full", "frozen"] = "new_rows"
+    # QLoRA: the frozen base in 4-bit NF4 (needs a CUDA GPU and bitsandbytes); the merge reloads
+    # the base unquantized.
+    load_in_4bit: bool = False
+    # DeepSpeed ZeRO config (configs/deepspeed/*.json), or "" for none; as in pretraining.
+    deepspeed: str = "configs/deepspeed/zero2.json"
+    # Passes over the training rows, or a fixed number of optimizer steps (max_steps > 0 wins).
+    epochs: float = 3.0
+    max_steps: int = 0
+    learning_rate: float = 2e-4
+    # Warmup as a share of the steps; then cosine decay.
+    warmup: float = 0.03
+    weight_decay: float = 0.0
+    per_device_batch_size: int = 4
+    gradient_accumulation_steps: int = 1
+    gradient_checkpointing: bool = False
+    # bf16 on GPUs that support it; fp32 on CPU.
+    bf16: Literal["auto", "always", "never"] = "auto"
+    # Checkpoint and log intervals in steps; a killed run resumes from the last checkpoint.
+    save_steps: int = 50
+    logging_steps: int = 10
+    # Held-out instructions answered by the merged model after training (0: none), and how.
+    # temperature 0 is greedy decoding.
+    sample_count: int = 8
+    sample_max_new_tokens: int = 128
+    sample_temperature: float = 0.0
+    sample_top_p: float = 0.9
+    sample_repetition_penalty: float = 1.1
+    seed: int = 0
+
+    def __post_init__(self):
+        s = self.SECTION
+        for name in (
+            "max_length",
+            "lora_r",
+            "lora_alpha",
+            "per_device_batch_size",
+            "gradient_accumulation_steps",
+            "save_steps",
+            "logging_steps",
+            "sample_max_new_tokens",
+        ):
+            require(getattr(self, name) > 0, f"{s}.{name} = {getattr(self, name)}: must be positive")
+        require(self.max_length >= 16, f"{s}.max_length = {self.max_length}: at least 16 tokens")
+        require(all(w >= 0 for w in self.weights), f"{s}.weights = {list(self.weights)}: must be >= 0")
+        require(
+            0.0 < self.validation_fraction < 0.5,
+            f"{s}.validation_fraction = {self.validation_fraction}: must be between 0 and 0.5",
+        )
+        require(0.0 <= self.lora_dropout < 1.0, f"{s}.lora_dropout = {self.lora_dropout}: in [0, 1)")
+        require(len(self.target_modules) > 0, f"{s}.target_modules is empty: LoRA needs a layer to wrap")
+        require(self.epochs > 0 or self.max_steps > 0, f"{s}: epochs or max_steps must be positive")
+        require(self.max_steps >= 0, f"{s}.max_steps = {self.max_steps}: 0 (use epochs) or more")
+        require(0.0 <= self.warmup < 1.0, f"{s}.warmup = {self.warmup}: a share of steps in [0, 1)")
+        require(self.sample_count >= 0, f"{s}.sample_count = {self.sample_count}: must be >= 0")
+        require(self.sample_temperature >= 0, f"{s}.sample_temperature: must be >= 0 (0: greedy)")
+        require(0.0 < self.sample_top_p <= 1.0, f"{s}.sample_top_p = {self.sample_top_p}: in (0, 1]")
+        require(self.sample_repetition_penalty > 0, f"{s}.sample_repetition_penalty: must be positive")
+
+
 @dataclass(frozen=True)
 class Params:
     """A whole params file. Sections missing from the file take their defaults."""
@@ -173,6 +267,7 @@ class Params:
     base: BaseConfig = field(default_factory=BaseConfig)
     vocab: VocabConfig = field(default_factory=VocabConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
+    sft: SFTConfig = field(default_factory=SFTConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {f.name: section_to_dict(getattr(self, f.name)) for f in dataclasses.fields(self)}

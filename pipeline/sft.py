@@ -1,0 +1,594 @@
+"""`ko-sft`: LoRA instruction tuning of the pretrained model on KoAlpaca / KULLM-format data.
+
+Rows are read and checked (pipeline/instructions.py), rendered through the chosen prompt template
+(pipeline/templates.py, saved as the tokenizer's chat_template) and labelled so that only answers
+are trained on unless sft.train_on_inputs (pipeline/sft_data.py). PEFT LoRA wraps the linear
+layers; the embedding and lm_head rows added by the vocab stage are trained with it and saved in
+the adapter (sft.embeddings). Training runs through the Hugging Face Trainer with the same
+DeepSpeed configs and launchers as pretraining and resumes from OUTPUT/train/checkpoint-N.
+
+Outputs: OUTPUT/adapter (the adapter and tokenizer), OUTPUT/merged (base + adapter merged, as
+safetensors, with the tokenizer), OUTPUT/samples.jsonl (answers to held-out instructions with the
+decoding settings), OUTPUT/skipped.jsonl (every unused row, file:line and rule), OUTPUT/loss.csv.
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import hashlib
+import json
+import logging
+import math
+import os
+import random
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from pipeline.cli import StageError
+from pipeline.config import SFTConfig
+from pipeline.deps import require_module
+from pipeline.instructions import Conversation, Skipped, dedup_key, load_conversations
+from tokenizer.hf_export import HF_FILES
+
+log = logging.getLogger("ko.sft")
+
+
+@dataclass(frozen=True)
+class SFTReport:
+    """The sft stage's metrics."""
+
+    template: str
+    rows_read: int
+    rows_used: int
+    rows_skipped: dict[str, int]
+    sources: list[dict]
+    train_examples: int
+    validation_examples: int
+    train_rows: int  # after packing
+    train_tokens: int
+    answer_token_share: float  # labelled tokens over all training tokens
+    trainable_parameters: int
+    total_parameters: int
+    new_token_rows: int
+    initial_eval_loss: float
+    eval_loss: float  # the merged model, on answer tokens of the held-out rows
+    merge_max_abs_logit_diff: float  # merged model vs base + adapter, on a held-out batch
+    steps: int
+    train_tokens_per_s: float
+    samples: int
+    seconds: float
+
+
+def finetune_lora(
+    config: SFTConfig,
+    model_dir: Path,
+    inputs: list[str],
+    output: Path,
+    *,
+    base_tokenizer: Path | None = None,
+    prompts: Path | None = None,
+) -> SFTReport | None:
+    """Tune a LoRA adapter on `inputs`, merge it, answer held-out instructions; resumable.
+
+    Under a multi-process launcher every process trains; only the main one merges, samples and
+    returns the report (the others return None).
+    """
+    for module in ("torch", "transformers", "peft"):
+        require_module(module, extra="model")
+    if config.deepspeed:
+        require_module("deepspeed", extra="deepspeed")
+        if not Path(config.deepspeed).is_file():
+            raise StageError(f"sft.deepspeed = {config.deepspeed!r}: no such DeepSpeed config file")
+    from pipeline.pretrain import is_main_process, last_complete_checkpoint, setup_distributed
+
+    setup_distributed()
+    import torch
+    from transformers import AutoTokenizer
+
+    from pipeline.sft_data import pack_examples, unpacked_rows
+    from pipeline.templates import TEMPLATES
+
+    if config.load_in_4bit:
+        if not torch.cuda.is_available():
+            raise StageError("sft.load_in_4bit needs a CUDA GPU (bitsandbytes 4-bit); set it false on CPU")
+        require_module("bitsandbytes", extra="qlora")
+    start = time.perf_counter()
+    if not (model_dir / "config.json").is_file():
+        raise StageError(f"--model {model_dir}: not a Hugging Face model directory (no config.json)")
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    tokenizer.chat_template = TEMPLATES[config.template]
+
+    conversations, sources, skipped = load_conversations(
+        inputs, config.weights, dedup=config.dedup, seed=config.seed
+    )
+    train_rows_text, validation = split_validation(conversations, config.validation_fraction, config.seed)
+    train_examples = encode_all(tokenizer, train_rows_text, config, skipped)
+    validation_examples = encode_all(tokenizer, validation, config, skipped)
+    if not train_examples or not validation_examples:
+        raise StageError(
+            f"{len(train_examples)} training and {len(validation_examples)} held-out examples remain "
+            "after the row rules (see skipped.jsonl): too little data"
+        )
+    random.Random(config.seed).shuffle(train_examples)
+    if config.packing:
+        rows = pack_examples(train_examples, config.max_length)
+    else:
+        rows = unpacked_rows(train_examples)
+    train_tokens = sum(len(e.input_ids) for e in train_examples)
+    answer_tokens = sum(e.trained_tokens for e in train_examples)
+
+    output.mkdir(parents=True, exist_ok=True)
+    if is_main_process():
+        write_skipped(output / "skipped.jsonl", skipped)
+    start_over_if_changed(output, run_fingerprint(config, model_dir, rows))
+
+    model, new_rows = load_for_training(config, model_dir, tokenizer, base_tokenizer)
+    model = wrap_lora(config, model, new_rows)
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    log.info("LoRA: %d trainable of %d parameters (%.3f%%)", trainable, total, 100 * trainable / total)
+    initial_loss = evaluate_answer_loss(model, validation_examples, config.per_device_batch_size)
+
+    pad_id = next(i for i in (tokenizer.pad_token_id, tokenizer.unk_token_id, 0) if i is not None)
+    steps, steps_run, train_seconds, history = train_adapter(
+        config, model, rows, output, pad_id, last_complete_checkpoint
+    )
+    del model
+    gc.collect()
+    if not is_main_process():  # one process merges, samples and reports
+        return None
+
+    adapter_dir, merged_dir = output / "adapter", output / "merged"
+    eval_loss, diff = merge_adapter(
+        model_dir, adapter_dir, merged_dir, tokenizer, validation_examples, config
+    )
+    write_history(output / "loss.csv", history)
+    sample_rows = []
+    if config.sample_count:
+        targets = load_prompts(prompts, config) if prompts else validation[: config.sample_count]
+        sample_rows = generate_samples(merged_dir, targets, config)
+    write_jsonl(output / "samples.jsonl", sample_rows)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rows_per_step = config.per_device_batch_size * config.gradient_accumulation_steps * world
+    tokens_per_step = train_tokens / max(len(rows), 1) * rows_per_step
+    reasons: dict[str, int] = {}
+    for entry in skipped:
+        reasons[entry.reason] = reasons.get(entry.reason, 0) + 1
+    return SFTReport(
+        template=config.template,
+        rows_read=sum(s.read for s in sources),
+        rows_used=len(train_examples) + len(validation_examples),
+        rows_skipped=dict(sorted(reasons.items())),
+        sources=[
+            {"input": s.path, "read": s.read, "kept": s.kept, "used": s.used, "skipped": dict(s.skipped)}
+            for s in sources
+        ],
+        train_examples=len(train_examples),
+        validation_examples=len(validation_examples),
+        train_rows=len(rows),
+        train_tokens=train_tokens,
+        answer_token_share=round(answer_tokens / train_tokens, 4),
+        trainable_parameters=trainable,
+        total_parameters=total,
+        new_token_rows=len(new_rows),
+        initial_eval_loss=round(initial_loss, 5),
+        eval_loss=round(eval_loss, 5),
+        merge_max_abs_logit_diff=diff,
+        steps=steps,
+        train_tokens_per_s=round(tokens_per_step * steps_run / train_seconds, 1) if train_seconds else 0.0,
+        samples=len(sample_rows),
+        seconds=round(time.perf_counter() - start, 1),
+    )
+
+
+def split_validation(
+    conversations: list[Conversation], fraction: float, seed: int
+) -> tuple[list[Conversation], list[Conversation]]:
+    """Hold out a seeded share of distinct rows; copies of a row (weights > 1) stay on one side."""
+    keys = sorted({dedup_key(c) for c in conversations})
+    random.Random(seed).shuffle(keys)
+    held = set(keys[: max(1, math.ceil(len(keys) * fraction))]) if len(keys) > 1 else set()
+    validation, seen = [], set()
+    train = []
+    for c in conversations:
+        key = dedup_key(c)
+        if key not in held:
+            train.append(c)
+        elif key not in seen:
+            seen.add(key)
+            validation.append(c)
+    return train, validation
+
+
+def encode_all(tokenizer, conversations: list[Conversation], config: SFTConfig, skipped: list[Skipped]):
+    """Encode each conversation; the over-length ones join `skipped`."""
+    from tqdm.auto import tqdm
+
+    from pipeline.sft_data import Example, encode_conversation
+
+    examples: list[Example] = []
+    quiet = not log.isEnabledFor(logging.INFO)
+    for conversation in tqdm(conversations, desc="tokenizing", unit="row", disable=quiet):
+        result = encode_conversation(
+            tokenizer,
+            conversation,
+            train_on_inputs=config.train_on_inputs,
+            max_length=config.max_length,
+            overlength=config.overlength,
+        )
+        if isinstance(result, Skipped):
+            skipped.append(result)
+        else:
+            examples.append(result)
+    return examples
+
+
+def use_bf16(config: SFTConfig) -> bool:
+    import torch
+
+    cuda = torch.cuda.is_available()
+    return config.bf16 == "always" or (config.bf16 == "auto" and cuda and torch.cuda.is_bf16_supported())
+
+
+def load_for_training(config: SFTConfig, model_dir: Path, tokenizer, base_tokenizer: Path | None):
+    """The model to tune (4-bit for QLoRA) and the ids of its rows that the vocab stage added."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    kwargs = {"dtype": torch.bfloat16 if use_bf16(config) else torch.float32}
+    if config.load_in_4bit:
+        from transformers import BitsAndBytesConfig
+
+        kwargs["quantization_config"] = BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch.bfloat16,
+        )
+    torch.manual_seed(config.seed)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, **kwargs)
+    model.config.use_cache = False  # a cache would also switch off the packed-sequence attention mask
+    rows = model.get_input_embeddings().weight.shape[0]
+    if len(tokenizer) > rows:
+        raise StageError(
+            f"{model_dir}: the tokenizer has {len(tokenizer)} tokens but the model only {rows} embedding "
+            "rows; tune the pretrain stage's output (models/pretrain/model), which is resized"
+        )
+    new_rows: list[int] = []
+    if base_tokenizer is not None:
+        base_size = len(AutoTokenizer.from_pretrained(base_tokenizer))
+        new_rows = list(range(base_size, rows))
+    if config.embeddings == "new_rows" and not new_rows:
+        log.info("no rows beyond the base vocabulary (--base-tokenizer): embeddings stay frozen")
+    if config.load_in_4bit:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=config.gradient_checkpointing
+        )
+    elif config.gradient_checkpointing:
+        model.enable_input_require_grads()
+    return model, new_rows
+
+
+def wrap_lora(config: SFTConfig, model, new_rows: list[int]):
+    """PEFT LoRA on config.target_modules, with the embedding rows trained as config.embeddings says."""
+    from peft import LoraConfig, get_peft_model
+
+    extra: dict = {}
+    if config.embeddings == "full":
+        extra["modules_to_save"] = ["embed_tokens", "lm_head"]
+    elif config.embeddings == "new_rows" and new_rows:
+        tied = model.config.tie_word_embeddings
+        # Tied weights share one matrix; PEFT then trains those rows of both through the input side.
+        indices = new_rows if tied else {"embed_tokens": new_rows, "lm_head": new_rows}
+        extra["trainable_token_indices"] = indices
+    lora = LoraConfig(
+        r=config.lora_r,
+        lora_alpha=config.lora_alpha,
+        lora_dropout=config.lora_dropout,
+        target_modules=list(config.target_modules),
+        task_type="CAUSAL_LM",
+        **extra,
+    )
+    try:
+        return get_peft_model(model, lora)
+    except ValueError as exc:  # e.g. no target module found in this architecture
+        raise StageError(f"sft.target_modules = {list(config.target_modules)}: {exc}") from None
+
+
+def training_arguments(config: SFTConfig, output: Path):
+    import torch
+    from transformers import TrainingArguments
+
+    cuda = torch.cuda.is_available()
+    return TrainingArguments(
+        output_dir=str(output),
+        num_train_epochs=config.epochs,
+        max_steps=config.max_steps or -1,
+        per_device_train_batch_size=config.per_device_batch_size,
+        gradient_accumulation_steps=config.gradient_accumulation_steps,
+        gradient_checkpointing=config.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False} if config.gradient_checkpointing else None,
+        learning_rate=config.learning_rate,
+        weight_decay=config.weight_decay,
+        lr_scheduler_type="cosine",
+        warmup_steps=config.warmup,  # a float in [0, 1) is a share of the steps in transformers 5
+        bf16=use_bf16(config),
+        use_cpu=not cuda,
+        ddp_backend=None if cuda else "gloo",
+        deepspeed=config.deepspeed or None,
+        save_strategy="steps",
+        save_steps=config.save_steps,
+        logging_steps=config.logging_steps,
+        eval_strategy="no",
+        remove_unused_columns=False,
+        label_names=["labels"],
+        report_to=[],
+        seed=config.seed,
+        data_seed=config.seed,
+        dataloader_num_workers=0,
+        disable_tqdm=not log.isEnabledFor(logging.INFO),
+    )
+
+
+def train_adapter(config: SFTConfig, model, rows: list[dict], output: Path, pad_id: int, last_checkpoint):
+    """Train (resuming from the last complete checkpoint) and save the adapter.
+
+    Returns the step reached, the steps this run took, their seconds and the logged losses.
+    """
+    from transformers import Trainer
+    from transformers.integrations.deepspeed import unset_hf_deepspeed_config
+
+    from pipeline.sft_data import PadCollator
+
+    train_dir = output / "train"
+    trainer = Trainer(
+        model=model,
+        args=training_arguments(config, train_dir),
+        train_dataset=rows,
+        data_collator=PadCollator(pad_id),
+    )
+    last = last_checkpoint(train_dir)
+    resumed_at = int(last.rsplit("-", 1)[1]) if last else 0
+    if last:
+        log.info("resuming from %s", last)
+    started = time.perf_counter()
+    trainer.train(resume_from_checkpoint=last)
+    seconds = time.perf_counter() - started
+    steps = trainer.state.global_step
+    history = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
+    trainer.save_model(str(output / "adapter"))
+    del trainer
+    gc.collect()
+    unset_hf_deepspeed_config()
+    return steps, steps - resumed_at, seconds, history
+
+
+def merge_adapter(model_dir: Path, adapter_dir: Path, merged_dir: Path, tokenizer, validation, config):
+    """Merge the adapter into an unquantized fp32 base; check the merge on held-out rows; save both.
+
+    Returns the merged model's held-out answer loss and its largest logit difference from
+    base + adapter (the merge is only a reparametrisation, so this is rounding). The merged
+    weights are saved in the dtype the base model was saved in.
+    """
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM
+
+    from pipeline.sft_data import PadCollator
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    base = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).to(device)
+    model = PeftModel.from_pretrained(base, adapter_dir)
+    model.eval()
+    batch = PadCollator(0)([{"input_ids": e.input_ids, "labels": e.labels} for e in validation[:4]])
+    batch = {k: v.to(device) for k, v in batch.items()}
+    with torch.no_grad():
+        before = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    merged = model.merge_and_unload()
+    merged.eval()
+    with torch.no_grad():
+        after = merged(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    mask = batch["attention_mask"].bool()
+    diff = float((before - after).abs()[mask].max())
+    loss = evaluate_answer_loss(merged, validation, config.per_device_batch_size)
+    saved = json.loads((model_dir / "config.json").read_text())
+    dtype = saved.get("dtype") or saved.get("torch_dtype") or "float32"
+    merged.config.use_cache = True
+    merged.to(getattr(torch, dtype)).save_pretrained(merged_dir)
+    for directory in (merged_dir, adapter_dir):
+        tokenizer.save_pretrained(directory)
+        for name in HF_FILES:  # the SentencePiece model too, which the fast tokenizer does not write
+            if (model_dir / name).is_file() and not (directory / name).is_file():
+                shutil.copyfile(model_dir / name, directory / name)
+    return loss, round(diff, 8)
+
+
+def evaluate_answer_loss(model, examples, batch_size: int) -> float:
+    """Mean loss (nats) over the labelled tokens of `examples`, token-weighted, without DeepSpeed."""
+    import torch
+
+    from pipeline.sft_data import IGNORE, PadCollator
+
+    was_training = model.training
+    model.eval()
+    total, count = 0.0, 0
+    collate = PadCollator(0)
+    with torch.no_grad():
+        for start in range(0, len(examples), batch_size):
+            chunk = examples[start : start + batch_size]
+            batch = collate([{"input_ids": e.input_ids, "labels": e.labels} for e in chunk])
+            batch = {k: v.to(model.device) for k, v in batch.items()}
+            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+            logits, labels = logits[:, :-1].float(), batch["labels"][:, 1:]
+            total += torch.nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=IGNORE, reduction="sum"
+            ).item()
+            count += int((labels != IGNORE).sum())
+    model.train(was_training)
+    return total / max(count, 1)
+
+
+def load_prompts(path: Path, config: SFTConfig) -> list[Conversation]:
+    """The first sample_count usable rows of an instruction file (any format the loaders read)."""
+    conversations, _, _ = load_conversations([str(path)], (), dedup=True, seed=config.seed)
+    return conversations[: config.sample_count]
+
+
+def generate_samples(model_dir: Path, conversations: list[Conversation], config: SFTConfig) -> list[dict]:
+    """Answers of the saved merged model, prompted through its saved chat template."""
+    import torch
+    from tqdm.auto import tqdm
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = torch.bfloat16 if use_bf16(config) else torch.float32
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype).to(device)
+    model.eval()
+    greedy = config.sample_temperature == 0
+    decoding = {
+        "max_new_tokens": config.sample_max_new_tokens,
+        "do_sample": not greedy,
+        "repetition_penalty": config.sample_repetition_penalty,
+    }
+    if not greedy:
+        decoding.update(temperature=config.sample_temperature, top_p=config.sample_top_p)
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+    torch.manual_seed(config.seed)
+    samples = []
+    quiet = not log.isEnabledFor(logging.INFO)
+    for conversation in tqdm(conversations, desc="samples", unit="prompt", disable=quiet):
+        messages = conversation.prompt_messages()
+        encoded = tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_dict=True, return_tensors="pt"
+        ).to(device)
+        with torch.no_grad():
+            out = model.generate(**encoded, **decoding, pad_token_id=pad, eos_token_id=tokenizer.eos_token_id)
+        new = out[0, encoded["input_ids"].shape[1] :].tolist()
+        samples.append(
+            {
+                "source": conversation.source,
+                "id": conversation.id,
+                "messages": messages,
+                "reference": conversation.reference,
+                "generation": tokenizer.decode(new, skip_special_tokens=True),
+                "finished": bool(new) and new[-1] == tokenizer.eos_token_id,
+                "new_tokens": len(new),
+                "decoding": {**decoding, "template": config.template},
+            }
+        )
+    return samples
+
+
+def run_fingerprint(config: SFTConfig, model_dir: Path, rows: list[dict]) -> str:
+    """What a resumable run depends on: the params, the training rows, the model."""
+    digest = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode())
+    for row in rows:
+        digest.update(json.dumps(row["input_ids"]).encode())
+        digest.update(json.dumps(row["labels"]).encode())
+    digest.update((model_dir / "config.json").read_bytes())
+    for path in sorted(model_dir.glob("*.safetensors")):
+        digest.update(f"{path.name}:{path.stat().st_size}".encode())
+    return digest.hexdigest()[:24]
+
+
+def start_over_if_changed(output: Path, fingerprint: str) -> None:
+    """Resume only a run with the same fingerprint; otherwise drop the old checkpoints."""
+    from pipeline.pretrain import is_main_process
+
+    marker = output / "run_fingerprint.txt"
+    if marker.is_file() and marker.read_text().strip() != fingerprint:
+        log.warning("params, data or model changed since the checkpoints in %s: starting over", output)
+        shutil.rmtree(output / "train", ignore_errors=True)
+    if is_main_process():
+        marker.write_text(fingerprint + "\n")
+
+
+def write_skipped(path: Path, skipped: list[Skipped]) -> None:
+    write_jsonl(path, [asdict(s) for s in skipped])
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+
+def write_history(path: Path, history: list[dict]) -> None:
+    """Training loss per logged step as CSV (what dvc plots reads)."""
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["step", "loss"])
+        writer.writeheader()
+        for row in history:
+            writer.writerow({"step": row["step"], "loss": round(row["loss"], 5)})
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point of `ko-sft`."""
+    from pipeline.cli import run_stage, stage_parser, write_metrics, write_resolved
+
+    parser = stage_parser(
+        "sft",
+        __doc__,
+        SFTConfig,
+        output_default="models/sft",
+        inputs=True,
+        model="model to tune, with its tokenizer (default: models/pretrain/model)",
+    )
+    parser.add_argument(
+        "--base-tokenizer",
+        metavar="DIR",
+        help="the base model's directory before vocabulary extension (models/base): rows past its "
+        "vocabulary are the new ones that sft.embeddings=new_rows trains; without it none are",
+    )
+    parser.add_argument(
+        "--prompts",
+        metavar="FILE",
+        help="instructions to answer after training (e.g. KULLM's user_oriented_instructions_eval.ko."
+        "jsonl); default: the held-out rows",
+    )
+    parser.add_argument("--plots", metavar="FILE", help="loss curve CSV to write (default: OUTPUT/loss.csv)")
+
+    def body(args, params):
+        output = Path(args.output)
+        report = finetune_lora(
+            params.sft,
+            Path(args.model or "models/pretrain/model"),
+            list(args.input),
+            output,
+            base_tokenizer=Path(args.base_tokenizer) if args.base_tokenizer else None,
+            prompts=Path(args.prompts) if args.prompts else None,
+        )
+        if report is None:  # not the main process
+            return
+        if args.plots:
+            shutil.copyfile(output / "loss.csv", args.plots)
+        write_resolved(
+            output,
+            "sft",
+            params,
+            "sft",
+            {
+                "input": list(args.input),
+                "model": args.model or "models/pretrain/model",
+                "base_tokenizer": args.base_tokenizer,
+                "prompts": args.prompts,
+                "output": str(output),
+            },
+        )
+        write_metrics(Path(args.metrics or output / "metrics.json"), asdict(report))
+        print(
+            f"answer loss {report.initial_eval_loss:.3f} -> {report.eval_loss:.3f} on "
+            f"{report.validation_examples} held-out rows; {report.rows_used} of {report.rows_read} rows used"
+        )
+
+    return run_stage(parser, argv, body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
