@@ -74,8 +74,12 @@ def test_repro_runs_then_is_up_to_date(fresh_repo):
     pretrain = workspace["metrics/pretrain.json"]["data"]
     assert pretrain["eval_loss"] < pretrain["initial_eval_loss"]
     assert (root / "models" / "pretrain" / "model" / "model.safetensors").is_file()
-    plots = json.loads(_run(["dvc", "plots", "show", "--json"], root, env))
-    assert "metrics/pretrain_loss.csv" in json.dumps(plots)
+    sft = workspace["metrics/sft.json"]["data"]
+    assert sft["eval_loss"] < sft["initial_eval_loss"] and sft["rows_used"] == sft["rows_read"]
+    assert sft["new_token_rows"] > 0 and sft["merge_max_abs_logit_diff"] < 1e-4
+    assert (root / "models" / "sft" / "merged" / "model.safetensors").is_file()
+    plots = json.dumps(json.loads(_run(["dvc", "plots", "show", "--json"], root, env)))
+    assert "metrics/pretrain_loss.csv" in plots and "metrics/sft_loss.csv" in plots
 
 
 def test_params_change_is_seen_by_dvc(fresh_repo):
