@@ -100,7 +100,8 @@ def test_tuning_learns_and_saves_a_usable_adapter_and_merge(extended_model, demo
     from pipeline.templates import TEMPLATES, render
 
     out = tmp_path / "out"
-    metrics, _ = run_sft(extended_model, demo_base, out)
+    prompts = shared_path("instructions", "kullm", "user_oriented_instructions_eval.ko.jsonl")
+    metrics, _ = run_sft(extended_model, demo_base, out, "--prompts", str(prompts))
     assert metrics["eval_loss"] < metrics["initial_eval_loss"]
     assert metrics["steps"] == 16
     # The one KoAlpaca row with an empty output is skipped, and listed with its line.
@@ -147,6 +148,9 @@ def test_tuning_learns_and_saves_a_usable_adapter_and_merge(extended_model, demo
     samples = [json.loads(line) for line in (out / "samples.jsonl").read_text().splitlines()]
     assert len(samples) == metrics["samples"] == 2
     assert samples[0]["decoding"]["do_sample"] is False and samples[0]["new_tokens"] > 0
+    first = json.loads(prompts.read_text(encoding="utf-8").splitlines()[0])
+    assert samples[0]["source"] == f"{prompts}:1"
+    assert samples[0]["messages"][0]["content"] == first["instruction"].strip()
     history = (out / "loss.csv").read_text().splitlines()
     assert history[0] == "step,loss" and len(history) == 1 + 16 // 2
 
