@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from data_prep.config import CleanConfig, CorpusConfig
+from eval.config import EvalConfig
 from pipeline.params import (
     ParamsError,
     apply_overrides,
@@ -268,6 +269,7 @@ class Params:
     vocab: VocabConfig = field(default_factory=VocabConfig)
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     sft: SFTConfig = field(default_factory=SFTConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {f.name: section_to_dict(getattr(self, f.name)) for f in dataclasses.fields(self)}

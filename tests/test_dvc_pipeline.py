@@ -78,6 +78,10 @@ def test_repro_runs_then_is_up_to_date(fresh_repo):
     assert sft["eval_loss"] < sft["initial_eval_loss"] and sft["rows_used"] == sft["rows_read"]
     assert sft["new_token_rows"] > 0 and sft["merge_max_abs_logit_diff"] < 1e-4
     assert (root / "models" / "sft" / "merged" / "model.safetensors").is_file()
+    board = workspace["metrics/eval.json"]["data"]
+    assert set(board) == {"base", "pretrain", "sft"}
+    assert board["pretrain"]["bits_per_char"] < board["base"]["bits_per_char"]
+    assert (root / "reports" / "eval" / "leaderboard.md").read_text().count("\n| ") == 3
     plots = json.dumps(json.loads(_run(["dvc", "plots", "show", "--json"], root, env)))
     assert "metrics/pretrain_loss.csv" in plots and "metrics/sft_loss.csv" in plots
 

@@ -1,0 +1,59 @@
+"""params.yaml `eval`: which benchmarks, where their files are, and how models are scored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+from pipeline.params import require
+
+TASK_NAMES = (
+    "kobest_boolq",
+    "kobest_copa",
+    "kobest_hellaswag",
+    "kobest_sentineg",
+    "kobest_wic",
+    "kmmlu",
+    "ko_commongen_v2",
+)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """params.yaml `eval`."""
+
+    SECTION: ClassVar[str] = "eval"
+
+    # Tasks to run, in table order (eval/tasks/<name>.py); --tasks overrides.
+    tasks: tuple[str, ...] = TASK_NAMES
+    # Directory holding the benchmarks' own files in their published layout
+    # (kobest/BoolQ/test.tsv, kmmlu/criminal_law_test.json, ko_commongen_v2/...).
+    data_dir: str = "data/eval_demo"
+    # Few-shot examples per question; -1 keeps each task's default (KMMLU 5, CommonGen 2, KoBEST 0).
+    num_fewshot: int = -1
+    # Questions per task (0: all); a smoke-test knob, never for reported numbers.
+    limit: int = 0
+    # lm-eval batch size (0: the largest that fits on a GPU, 8 on a CPU).
+    batch_size: int = 0
+    # Weights' dtype for scoring: auto takes the checkpoint's.
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
+    # Llama models were trained with BOS in front; lm-eval leaves it out unless told.
+    add_bos_token: bool = True
+    # Few-shot draws and every other random choice in lm-eval.
+    seed: int = 1234
+    # Bits per character on --bpc-text: most characters read, and tokens per scored window.
+    bpc_max_chars: int = 200000
+    bpc_window: int = 1024
+
+    def __post_init__(self):
+        s = self.SECTION
+        unknown = [t for t in self.tasks if t not in TASK_NAMES]
+        require(not unknown, f"{s}.tasks: unknown {', '.join(unknown)}; known: {', '.join(TASK_NAMES)}")
+        require(len(self.tasks) > 0, f"{s}.tasks is empty")
+        require(self.data_dir.strip() != "", f"{s}.data_dir is empty")
+        require(self.num_fewshot >= -1, f"{s}.num_fewshot = {self.num_fewshot}: -1 (task default) or more")
+        require(self.limit >= 0 and self.batch_size >= 0, f"{s}.limit and batch_size must be >= 0")
+        require(
+            self.bpc_max_chars > 0 and self.bpc_window > 1,
+            f"{s}.bpc_max_chars and bpc_window must be positive",
+        )

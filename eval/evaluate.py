@@ -1,0 +1,244 @@
+"""`ko-eval`: score several models on the Korean benchmark suite and print one comparable table.
+
+Each --model (NAME=DIR, or DIR named by its folder) is scored on every task in eval.tasks by
+log-likelihood of each choice through lm-evaluation-harness (eval/harness.py), on the files under
+eval.data_dir. Scores never normalise by token count (vocabulary extension changes it): acc,
+acc_norm (by characters), acc_bytes, and macro F1 for KoBEST. With --bpc-text, each model's bits
+per character on that Korean text are reported too. Outputs: OUTPUT/leaderboard.md (models by
+tasks, average, deltas against the first model), OUTPUT/results.json (every number with task
+version, prompt and data hashes, n-shot, seed, model path and dtype) and the metrics file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import json
+import logging
+import math
+import time
+from pathlib import Path
+
+from eval.config import EvalConfig
+from pipeline.cli import StageError
+
+log = logging.getLogger("ko.eval")
+
+
+def parse_models(items: list[str]) -> dict[str, Path]:
+    """NAME=DIR or DIR (named by its folder, or its parent's when the folder is 'model'/'merged')."""
+    models: dict[str, Path] = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep:
+            path = item
+            folder = Path(item.rstrip("/"))
+            name = folder.parent.name if folder.name in ("model", "merged") else folder.name
+        if name in models:
+            raise StageError(f"--model {item}: the name {name!r} is used twice; write NAME=DIR")
+        if not (Path(path) / "config.json").is_file():
+            raise StageError(f"--model {item}: {path} is not a Hugging Face model directory (no config.json)")
+        models[name] = Path(path)
+    return models
+
+
+def evaluate_models(
+    config: EvalConfig, models: dict[str, Path], output: Path, bpc_text: Path | None = None
+) -> dict:
+    """Score every model on every task; write the table and results; return the metrics."""
+    from pipeline.deps import require_module
+
+    require_module("lm_eval", extra="eval")
+    require_module("transformers", extra="model")
+    from eval.harness import prepare_task, run_lm_eval
+    from eval.tasks import TaskDataError, all_tasks
+
+    start = time.perf_counter()
+    tasks = all_tasks()
+    data_dir = Path(config.data_dir)
+    if not data_dir.is_dir():
+        raise StageError(f"eval.data_dir = {config.data_dir!r}: no such directory")
+    tasks_dir = output / "tasks"
+    prepared = []
+    for name in config.tasks:
+        task = tasks[name]
+        if config.num_fewshot >= 0:
+            task = dataclasses.replace(task, num_fewshot=config.num_fewshot)
+        try:
+            prepared.append(prepare_task(task, data_dir, tasks_dir, config.limit))
+        except (TaskDataError, KeyError, ValueError) as exc:
+            raise StageError(f"task {name}: {exc}") from None
+    text = read_bpc_text(bpc_text, config.bpc_max_chars) if bpc_text else None
+
+    results: dict[str, dict] = {}
+    for name, path in models.items():
+        log.info("scoring %s (%s) on %d tasks", name, path, len(prepared))
+        scores = run_lm_eval(path, prepared, tasks_dir, config)
+        entry = {"path": str(path), "dtype": config.dtype, "tasks": scores}
+        entry["average"] = round(
+            sum(scores[p.task.name][p.task.headline] for p in prepared) / len(prepared), 6
+        )
+        if text is not None:
+            entry["bits_per_char"] = round(bits_per_char(path, text, config), 5)
+        results[name] = entry
+    record = {
+        "tasks": {
+            p.task.name: {
+                "version": p.task.version,
+                "headline": p.task.headline,
+                "n_shot": p.task.num_fewshot,
+                "fewshot_source": p.fewshot_source,
+                "documents": p.documents,
+                "prompt_sha256": p.prompt_sha256,
+                "data_sha256": p.data_sha256,
+                "averaging": "micro (mean over questions)",
+            }
+            for p in prepared
+        },
+        "seed": config.seed,
+        "add_bos_token": config.add_bos_token,
+        "bpc_text": str(bpc_text) if bpc_text else None,
+        "models": results,
+        "seconds": round(time.perf_counter() - start, 1),
+    }
+    output.mkdir(parents=True, exist_ok=True)
+    (output / "results.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
+    (output / "leaderboard.md").write_text(render_table(record), encoding="utf-8")
+    return record
+
+
+def render_table(record: dict) -> str:
+    """Markdown: a row per model, a column per task (headline metric, %), the average; deltas vs the first."""
+    tasks = list(record["tasks"])
+    names = list(record["models"])
+    with_bpc = all("bits_per_char" in m for m in record["models"].values())
+    header = ["model", *[f"{t} ({record['tasks'][t]['headline']})" for t in tasks], "average"]
+    header += ["bits/char"] if with_bpc else []
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    first = record["models"][names[0]]
+    for name in names:
+        model = record["models"][name]
+        cells = [name]
+        for task in tasks:
+            metric = record["tasks"][task]["headline"]
+            cells.append(cell(model["tasks"][task][metric], first["tasks"][task][metric], name == names[0]))
+        cells.append(cell(model["average"], first["average"], name == names[0]))
+        if with_bpc:
+            delta = model["bits_per_char"] - first["bits_per_char"]
+            bpc = f"{model['bits_per_char']:.3f}"
+            cells.append(bpc if name == names[0] else f"{bpc} ({delta:+.3f})")
+        lines.append("| " + " | ".join(cells) + " |")
+    shots = ", ".join(f"{t} {record['tasks'][t]['n_shot']}-shot" for t in tasks)
+    return "\n".join(lines) + f"\n\nScores in %; deltas against {names[0]}. {shots}; seed {record['seed']}.\n"
+
+
+def cell(value: float, anchor: float, is_anchor: bool) -> str:
+    if is_anchor:
+        return f"{100 * value:.2f}"
+    return f"{100 * value:.2f} ({100 * (value - anchor):+.2f})"
+
+
+def read_bpc_text(path: Path, max_chars: int) -> str:
+    """Text of a .jsonl/.jsonl.gz (field `text`) or plain-text file, or of every file in a directory."""
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    parts: list[str] = []
+    total = 0
+    for file in files:
+        opener = gzip.open if file.suffix == ".gz" else open
+        with opener(file, "rt", encoding="utf-8") as f:
+            for line in f:
+                if ".jsonl" in file.name:
+                    line = json.loads(line).get("text", "") if line.strip() else ""
+                if line.strip():
+                    parts.append(line.strip())
+                    total += len(parts[-1])
+                if total >= max_chars:
+                    return "\n".join(parts)[:max_chars]
+    if not parts:
+        raise StageError(f"--bpc-text {path}: no text found")
+    return "\n".join(parts)
+
+
+def bits_per_char(model_dir: Path, text: str, config: EvalConfig) -> float:
+    """Total negative log-likelihood of `text` (bits) over its characters; windows start with BOS.
+
+    Per character, so models with different vocabularies compare fairly.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    dtype = "auto" if config.dtype == "auto" else getattr(torch, config.dtype)
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype).to(device)
+    model.eval()
+    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    step = config.bpc_window - 1
+    nats = 0.0
+    with torch.no_grad():
+        for start in range(0, len(ids), step):
+            window = torch.tensor([[tokenizer.bos_token_id, *ids[start : start + step]]], device=device)
+            logits = model(input_ids=window).logits[0, :-1].float()
+            nats += torch.nn.functional.cross_entropy(logits, window[0, 1:], reduction="sum").item()
+    return nats / len(text) / math.log(2)
+
+
+def flat_metrics(record: dict) -> dict:
+    """metrics/eval.json: per model, each task's headline metric, the average and bits/char."""
+    metrics = {}
+    for name, model in record["models"].items():
+        row = {task: model["tasks"][task][info["headline"]] for task, info in record["tasks"].items()}
+        row["average"] = model["average"]
+        if "bits_per_char" in model:
+            row["bits_per_char"] = model["bits_per_char"]
+        metrics[name] = row
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point of `ko-eval`."""
+    from pipeline.cli import run_stage, stage_parser, write_metrics, write_resolved
+
+    parser = stage_parser("eval", __doc__, EvalConfig, output_default="eval_results")
+    parser.add_argument(
+        "--model",
+        dest="models",
+        action="append",
+        required=True,
+        metavar="[NAME=]DIR",
+        help="a model directory to score (repeatable; the first is the table's baseline)",
+    )
+    parser.add_argument("--tasks", metavar="NAME,...", help="comma-separated tasks (overrides eval.tasks)")
+    parser.add_argument(
+        "--bpc-text", metavar="PATH", help="Korean text (.jsonl[.gz] or .txt, or a directory)"
+    )
+
+    def body(args, params):
+        config = params.eval
+        if args.tasks:
+            from pipeline.params import build_section
+
+            raw = {
+                **params.to_dict()["eval"],
+                "tasks": [t.strip() for t in args.tasks.split(",") if t.strip()],
+            }
+            config = build_section(EvalConfig, "eval", raw, "--tasks")
+        output = Path(args.output)
+        record = evaluate_models(
+            config, parse_models(args.models), output, Path(args.bpc_text) if args.bpc_text else None
+        )
+        write_resolved(
+            output,
+            "eval",
+            dataclasses.replace(params, eval=config),
+            "eval",
+            {"models": args.models, "bpc_text": args.bpc_text, "output": str(output)},
+        )
+        write_metrics(Path(args.metrics or output / "metrics.json"), flat_metrics(record))
+        print(render_table(record), end="")
+
+    return run_stage(parser, argv, body)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,162 @@
+"""The engine of `ko-eval`: our task documents run through lm-evaluation-harness, offline.
+
+Each task's documents are written as JSONL under OUTPUT/tasks/<task>/ beside an lm-eval task YAML
+that reads them (dataset_path: json), so lm-eval's own request building, batching and metrics
+(acc, acc_norm by characters, acc_bytes, macro F1) produce the numbers, with its default task
+registry left out (`include_defaults=False`): nothing is fetched from the Hub.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from eval.tasks import Task, TaskDataError
+
+log = logging.getLogger("ko.eval")
+
+# lm-eval imports this beside the YAMLs for `!function utils.macro_f1`.
+UTILS = '''"""Aggregation functions for ko-eval's lm-eval task YAMLs (written by eval/harness.py)."""
+
+
+def macro_f1(items):
+    from sklearn.metrics import f1_score
+
+    golds, preds = zip(*items)
+    return f1_score(golds, preds, average="macro")
+'''
+
+
+@dataclass(frozen=True)
+class PreparedTask:
+    """A task written out for lm-eval, with what makes its numbers reproducible."""
+
+    task: Task
+    yaml_path: Path
+    documents: int
+    fewshot_source: str
+    prompt_sha256: str  # of the YAML (prompt fields, n-shot, metrics) and the first rendered query
+    data_sha256: str  # of the documents scored and the few-shot pool
+
+
+def prepare_task(task: Task, data_dir: Path, tasks_dir: Path, limit: int = 0) -> PreparedTask:
+    """Read the task's files, write its documents and its lm-eval YAML under `tasks_dir`."""
+    all_docs = task.read(data_dir / task.test)
+    docs = all_docs[:limit] if limit else all_docs
+    directory = tasks_dir / task.name
+    directory.mkdir(parents=True, exist_ok=True)
+    files = {"test": write_docs(directory / "test.jsonl", docs)}
+    fewshot_path = data_dir / task.fewshot if task.fewshot else None
+    pool: list[dict] = []
+    if task.num_fewshot and fewshot_path is not None and fewshot_path.is_file():
+        pool, fewshot_source = task.read(fewshot_path), str(task.fewshot)
+    elif task.num_fewshot:
+        # The whole scored file is the pool; lm-eval's sampler leaves out the question being asked.
+        pool = all_docs
+        fewshot_source = f"{task.test} (other questions; {task.fewshot or 'no pool'} not found)"
+    else:
+        fewshot_source = "none (0-shot)"
+    if task.num_fewshot:
+        needed = task.num_fewshot + (pool is all_docs)
+        if len(pool) < needed:
+            raise TaskDataError(
+                f"{task.num_fewshot}-shot needs {needed} few-shot documents; {fewshot_source} has {len(pool)}"
+            )
+        files["train"] = write_docs(directory / "fewshot.jsonl", pool)
+    yaml_text = task_yaml(task, files)
+    yaml_path = directory / f"{task.name}.yaml"
+    yaml_path.write_text(yaml_text, encoding="utf-8")
+    (directory / "utils.py").write_text(UTILS, encoding="utf-8")
+    prompt = hashlib.sha256((yaml_text.split("dataset_kwargs")[0] + docs[0]["query"]).encode()).hexdigest()
+    data = hashlib.sha256()
+    for path in files.values():
+        data.update(path.read_bytes())
+    return PreparedTask(task, yaml_path, len(docs), fewshot_source, prompt[:16], data.hexdigest()[:16])
+
+
+def write_docs(path: Path, docs: list[dict]) -> Path:
+    with open(path, "w", encoding="utf-8") as f:
+        for doc in docs:
+            f.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    return path
+
+
+def task_yaml(task: Task, files: dict[str, Path]) -> str:
+    """An lm-eval multiple-choice task over our documents (a YAML file; `!function` needs the text form)."""
+    metrics = ["acc", "acc_norm", "acc_bytes"]
+    lines = [
+        f"task: {task.name}",
+        "output_type: multiple_choice",
+        "doc_to_text: '{{query}}'",
+        "doc_to_choice: choices",
+        "doc_to_target: gold",
+        f"num_fewshot: {task.num_fewshot}",
+        "test_split: test",
+    ]
+    if "train" in files:
+        lines.append("fewshot_split: train")
+    lines.append("metric_list:")
+    for metric in metrics:
+        lines += [f"  - metric: {metric}", "    aggregation: mean", "    higher_is_better: true"]
+    if task.macro_f1:
+        lines += ["  - metric: f1", "    aggregation: !function utils.macro_f1", "    higher_is_better: true"]
+    lines += [
+        "metadata:",
+        f"  version: {task.version}",
+        "dataset_path: json",
+        "dataset_kwargs:",
+        "  data_files:",
+    ]
+    lines += [f"    {split}: {json.dumps(str(path.resolve()))}" for split, path in files.items()]
+    return "\n".join(lines) + "\n"
+
+
+def run_lm_eval(model_path: Path, prepared: list[PreparedTask], tasks_dir: Path, config) -> dict[str, dict]:
+    """Score one model directory on the prepared tasks with lm-eval's Hugging Face backend."""
+    import torch
+    from lm_eval.models.huggingface import HFLM
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    model = HFLM(
+        pretrained=str(model_path),
+        dtype=config.dtype,
+        # lm-eval's "auto" probes by doubling until memory runs out: minutes on a CPU, so 8 there.
+        batch_size=config.batch_size or ("auto" if device == "cuda" else 8),
+        device=device,
+        add_bos_token=config.add_bos_token,
+        trust_remote_code=False,
+    )
+    return score_tasks(model, prepared, tasks_dir, config.seed)
+
+
+def score_tasks(lm, prepared: list[PreparedTask], tasks_dir: Path, seed: int) -> dict[str, dict]:
+    """{task: {metric: value, n_shot, lm_eval_version}} for an lm-eval LM on the prepared tasks."""
+    from lm_eval import simple_evaluate
+    from lm_eval.tasks import TaskManager
+
+    manager = TaskManager(include_path=str(tasks_dir), include_defaults=False)
+    output = simple_evaluate(
+        model=lm,
+        tasks=[p.task.name for p in prepared],
+        task_manager=manager,
+        random_seed=seed,
+        numpy_random_seed=seed,
+        torch_random_seed=seed,
+        fewshot_random_seed=seed,
+        log_samples=False,
+    )
+    scores = {}
+    for p in prepared:
+        raw = output["results"][p.task.name]
+        values = {
+            k.split(",")[0]: float(v) for k, v in raw.items() if k.endswith(",none") and "stderr" not in k
+        }
+        scores[p.task.name] = {
+            **{k: round(v, 6) for k, v in values.items()},
+            "n_shot": int(output["n-shot"][p.task.name]),
+            "lm_eval_version": str(output["versions"][p.task.name]),
+        }
+    return scores

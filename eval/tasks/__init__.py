@@ -1,0 +1,93 @@
+"""Benchmark tasks of `ko-eval`, one module each, all in one shape: a file reader and a prompt.
+
+Every reader turns a benchmark's own file into documents {"query", "choices", "gold"} (gold is the
+index of the right choice), with the benchmark's quirks handled where the file is read. The prompts
+are lm-evaluation-harness's own for the tasks it has (kobest_*, kmmlu), so numbers compare with
+published ones; the engine (eval/harness.py) scores them by log-likelihood of each choice.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class TaskDataError(ValueError):
+    """A benchmark file is missing or does not have the columns its task expects."""
+
+
+@dataclass(frozen=True)
+class Task:
+    """One benchmark: where its files lie under the eval data directory and how it is scored."""
+
+    name: str
+    # Files relative to eval.data_dir: the scored split, and the pool few-shot examples are drawn
+    # from (None: the scored split itself, never the question being asked).
+    test: str
+    fewshot: str | None
+    num_fewshot: int
+    read: Callable[[Path], list[dict]]
+    # The table's headline metric: macro F1 for KoBEST (as its paper), acc elsewhere.
+    headline: str = "acc"
+    # Bumped whenever the prompt or the reader changes what is scored.
+    version: str = "1"
+    macro_f1: bool = False
+
+
+def read_tsv(path: Path, columns: tuple[str, ...]) -> list[dict]:
+    """KoBEST TSVs: quotes are literal text (csv.QUOTE_NONE), every row must carry `columns`."""
+    if not path.is_file():
+        raise TaskDataError(f"{path}: no such file")
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))
+    missing = [c for c in columns if rows and c not in rows[0]]
+    if not rows or missing:
+        raise TaskDataError(
+            f"{path}: expected columns {', '.join(columns)}; missing {', '.join(missing) or 'rows'}"
+        )
+    return rows
+
+
+def read_json_records(path: Path) -> list[dict]:
+    """A JSON array or JSONL file of objects."""
+    if not path.is_file():
+        raise TaskDataError(f"{path}: no such file")
+    text = path.read_text(encoding="utf-8")
+    if text.lstrip().startswith("["):
+        return json.loads(text)
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def parse_bool(value: str, where: str) -> int:
+    """BoolQ and WiC answers mix TRUE/True/true and FALSE/False/false."""
+    lowered = value.strip().lower()
+    if lowered not in ("true", "false"):
+        raise TaskDataError(f"{where}: answer {value!r} is not true or false")
+    return int(lowered == "true")
+
+
+def all_tasks() -> dict[str, Task]:
+    """Every task, by name, in table order."""
+    from eval.tasks import (
+        kmmlu,
+        ko_commongen_v2,
+        kobest_boolq,
+        kobest_copa,
+        kobest_hellaswag,
+        kobest_sentineg,
+        kobest_wic,
+    )
+
+    modules = (
+        kobest_boolq,
+        kobest_copa,
+        kobest_hellaswag,
+        kobest_sentineg,
+        kobest_wic,
+        kmmlu,
+        ko_commongen_v2,
+    )
+    return {m.TASK.name: m.TASK for m in modules}

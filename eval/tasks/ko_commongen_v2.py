@@ -1,0 +1,30 @@
+"""Ko-CommonGen v2: which of four sentences uses the concept set sensibly; 2-shot from its 5-shot file."""
+
+from pathlib import Path
+
+from eval.tasks import Task, TaskDataError, read_json_records
+
+
+def read(path: Path) -> list[dict]:
+    docs = []
+    for n, r in enumerate(read_json_records(path)):
+        if int(r.get("gold", 0)) not in (1, 2, 3, 4):
+            raise TaskDataError(f"{path}: record {n} has gold {r.get('gold')!r}, not 1-4")
+        concepts = ", ".join(r["concept_set"].split("#"))
+        docs.append(
+            {
+                "query": f"다음 개념을 모두 써서 자연스러운 문장을 고르세요: {concepts}\n문장:",
+                "choices": [r[str(i)] for i in range(1, 5)],
+                "gold": int(r["gold"]) - 1,
+            }
+        )
+    return docs
+
+
+TASK = Task(
+    "ko_commongen_v2",
+    "ko_commongen_v2/korean_commongen_v2_847_shuffled.jsonl",
+    "ko_commongen_v2/v2_5shot.jsonl",
+    2,
+    read,
+)

@@ -1,0 +1,28 @@
+"""KoBEST HellaSwag: the right ending of a short story out of four."""
+
+from pathlib import Path
+
+from eval.tasks import Task, read_tsv
+
+
+def read(path: Path) -> list[dict]:
+    rows = read_tsv(path, ("context", "choice1", "choice2", "choice3", "choice4", "label"))
+    return [
+        {
+            "query": f"문장: {r['context']}",
+            "choices": [r[f"choice{i}"] for i in range(1, 5)],
+            "gold": int(r["label"]),
+        }
+        for r in rows
+    ]
+
+
+TASK = Task(
+    "kobest_hellaswag",
+    "kobest/HellaSwag/test.tsv",
+    "kobest/HellaSwag/train.tsv",
+    0,
+    read,
+    headline="f1",
+    macro_f1=True,
+)
