@@ -145,9 +145,10 @@ def read_bpc_text(path: Path, max_chars: int) -> str:
     total = 0
     for file in files:
         opener = gzip.open if file.suffix == ".gz" else open
+        is_jsonl = ".jsonl" in file.name
         with opener(file, "rt", encoding="utf-8") as f:
             for line in f:
-                if ".jsonl" in file.name:
+                if is_jsonl:
                     line = json.loads(line).get("text", "") if line.strip() else ""
                 if line.strip():
                     parts.append(line.strip())

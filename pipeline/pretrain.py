@@ -68,13 +68,20 @@ def setup_distributed() -> None:
         )
 
 
+def use_bf16(setting: str) -> bool:
+    """A `bf16` params value (auto, always, never) on this machine: auto is bf16 on GPUs that support it."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    return setting == "always" or (setting == "auto" and cuda and torch.cuda.is_bf16_supported())
+
+
 def training_arguments(config: PretrainConfig, output: Path, steps: int, learning_rate: float):
     """TrainingArguments for one stage; precision and device follow the hardware."""
     import torch
     from transformers import TrainingArguments
 
     cuda = torch.cuda.is_available()
-    bf16 = config.bf16 == "always" or (config.bf16 == "auto" and cuda and torch.cuda.is_bf16_supported())
     return TrainingArguments(
         output_dir=str(output),
         max_steps=steps,
@@ -86,7 +93,7 @@ def training_arguments(config: PretrainConfig, output: Path, steps: int, learnin
         weight_decay=config.weight_decay,
         lr_scheduler_type="cosine",
         warmup_steps=config.warmup,  # a float in [0, 1) is a share of max_steps in transformers 5
-        bf16=bf16,
+        bf16=use_bf16(config.bf16),
         use_cpu=not cuda,
         ddp_backend=None if cuda else "gloo",  # DeepSpeed's CPU accelerator would ask for oneCCL
         deepspeed=config.deepspeed or None,
@@ -297,8 +304,8 @@ def last_complete_checkpoint(stage_dir: Path) -> str | None:
     return None
 
 
-def run_fingerprint(config: PretrainConfig, model_dir: Path, data_key: str) -> str:
-    """What a resumable run depends on: the params, the packed data (corpus + tokenizer), the base model."""
+def run_fingerprint(config, model_dir: Path, data_key: str) -> str:
+    """What a resumable run depends on: its params section, its data (a key), the model it starts from."""
     digest = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode())
     digest.update(data_key.encode())
     digest.update((model_dir / "config.json").read_bytes())
@@ -307,13 +314,13 @@ def run_fingerprint(config: PretrainConfig, model_dir: Path, data_key: str) -> s
     return digest.hexdigest()[:24]
 
 
-def start_over_if_changed(output: Path, fingerprint: str) -> None:
-    """Resume only a run of the same fingerprint; otherwise drop its checkpoints (DVC keeps OUTPUT)."""
+def start_over_if_changed(output: Path, fingerprint: str, checkpoint_dirs: tuple[str, ...] = STAGES) -> None:
+    """Resume only a run of the same fingerprint; otherwise drop the checkpoint dirs (DVC keeps OUTPUT)."""
     marker = output / "run_fingerprint.txt"
     if marker.is_file() and marker.read_text().strip() != fingerprint:
         log.warning("params, data or base model changed since the checkpoints in %s: starting over", output)
-        for stage in STAGES:
-            shutil.rmtree(output / stage, ignore_errors=True)
+        for name in checkpoint_dirs:
+            shutil.rmtree(output / name, ignore_errors=True)
     if is_main_process():
         marker.write_text(fingerprint + "\n")
 

@@ -24,6 +24,7 @@ import os
 import random
 import shutil
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -82,7 +83,7 @@ def finetune_lora(
         require_module("deepspeed", extra="deepspeed")
         if not Path(config.deepspeed).is_file():
             raise StageError(f"sft.deepspeed = {config.deepspeed!r}: no such DeepSpeed config file")
-    from pipeline.pretrain import is_main_process, last_complete_checkpoint, setup_distributed
+    from pipeline.pretrain import is_main_process, run_fingerprint, setup_distributed, start_over_if_changed
 
     setup_distributed()
     import torch
@@ -122,8 +123,8 @@ def finetune_lora(
 
     output.mkdir(parents=True, exist_ok=True)
     if is_main_process():
-        write_skipped(output / "skipped.jsonl", skipped)
-    start_over_if_changed(output, run_fingerprint(config, model_dir, rows))
+        write_jsonl(output / "skipped.jsonl", [asdict(s) for s in skipped])
+    start_over_if_changed(output, run_fingerprint(config, model_dir, rows_key(rows)), ("train",))
 
     model, new_rows = load_for_training(config, model_dir, tokenizer, base_tokenizer)
     model = wrap_lora(config, model, new_rows)
@@ -133,9 +134,7 @@ def finetune_lora(
     initial_loss = evaluate_answer_loss(model, validation_examples, config.per_device_batch_size)
 
     pad_id = next(i for i in (tokenizer.pad_token_id, tokenizer.unk_token_id, 0) if i is not None)
-    steps, steps_run, train_seconds, history = train_adapter(
-        config, model, rows, output, pad_id, last_complete_checkpoint
-    )
+    steps, steps_run, train_seconds, history = train_adapter(config, model, rows, output, pad_id)
     del model
     gc.collect()
     if not is_main_process():  # one process merges, samples and reports
@@ -154,9 +153,7 @@ def finetune_lora(
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rows_per_step = config.per_device_batch_size * config.gradient_accumulation_steps * world
     tokens_per_step = train_tokens / max(len(rows), 1) * rows_per_step
-    reasons: dict[str, int] = {}
-    for entry in skipped:
-        reasons[entry.reason] = reasons.get(entry.reason, 0) + 1
+    reasons = Counter(entry.reason for entry in skipped)
     return SFTReport(
         template=config.template,
         rows_read=sum(s.read for s in sources),
@@ -188,13 +185,13 @@ def split_validation(
     conversations: list[Conversation], fraction: float, seed: int
 ) -> tuple[list[Conversation], list[Conversation]]:
     """Hold out a seeded share of distinct rows; copies of a row (weights > 1) stay on one side."""
-    keys = sorted({dedup_key(c) for c in conversations})
+    row_keys = [dedup_key(c) for c in conversations]
+    keys = sorted(set(row_keys))
     random.Random(seed).shuffle(keys)
     held = set(keys[: max(1, math.ceil(len(keys) * fraction))]) if len(keys) > 1 else set()
     validation, seen = [], set()
     train = []
-    for c in conversations:
-        key = dedup_key(c)
+    for c, key in zip(conversations, row_keys, strict=True):
         if key not in held:
             train.append(c)
         elif key not in seen:
@@ -226,19 +223,14 @@ def encode_all(tokenizer, conversations: list[Conversation], config: SFTConfig, 
     return examples
 
 
-def use_bf16(config: SFTConfig) -> bool:
-    import torch
-
-    cuda = torch.cuda.is_available()
-    return config.bf16 == "always" or (config.bf16 == "auto" and cuda and torch.cuda.is_bf16_supported())
-
-
 def load_for_training(config: SFTConfig, model_dir: Path, tokenizer, base_tokenizer: Path | None):
     """The model to tune (4-bit for QLoRA) and the ids of its rows that the vocab stage added."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    kwargs = {"dtype": torch.bfloat16 if use_bf16(config) else torch.float32}
+    from pipeline.pretrain import use_bf16
+
+    kwargs = {"dtype": torch.bfloat16 if use_bf16(config.bf16) else torch.float32}
     if config.load_in_4bit:
         from transformers import BitsAndBytesConfig
 
@@ -304,6 +296,8 @@ def training_arguments(config: SFTConfig, output: Path):
     import torch
     from transformers import TrainingArguments
 
+    from pipeline.pretrain import use_bf16
+
     cuda = torch.cuda.is_available()
     return TrainingArguments(
         output_dir=str(output),
@@ -317,7 +311,7 @@ def training_arguments(config: SFTConfig, output: Path):
         weight_decay=config.weight_decay,
         lr_scheduler_type="cosine",
         warmup_steps=config.warmup,  # a float in [0, 1) is a share of the steps in transformers 5
-        bf16=use_bf16(config),
+        bf16=use_bf16(config.bf16),
         use_cpu=not cuda,
         ddp_backend=None if cuda else "gloo",
         deepspeed=config.deepspeed or None,
@@ -335,7 +329,7 @@ def training_arguments(config: SFTConfig, output: Path):
     )
 
 
-def train_adapter(config: SFTConfig, model, rows: list[dict], output: Path, pad_id: int, last_checkpoint):
+def train_adapter(config: SFTConfig, model, rows: list[dict], output: Path, pad_id: int):
     """Train (resuming from the last complete checkpoint) and save the adapter.
 
     Returns the step reached, the steps this run took, their seconds and the logged losses.
@@ -343,6 +337,7 @@ def train_adapter(config: SFTConfig, model, rows: list[dict], output: Path, pad_
     from transformers import Trainer
     from transformers.integrations.deepspeed import unset_hf_deepspeed_config
 
+    from pipeline.pretrain import last_complete_checkpoint
     from pipeline.sft_data import PadCollator
 
     train_dir = output / "train"
@@ -352,7 +347,7 @@ def train_adapter(config: SFTConfig, model, rows: list[dict], output: Path, pad_
         train_dataset=rows,
         data_collator=PadCollator(pad_id),
     )
-    last = last_checkpoint(train_dir)
+    last = last_complete_checkpoint(train_dir)
     resumed_at = int(last.rsplit("-", 1)[1]) if last else 0
     if last:
         log.info("resuming from %s", last)
@@ -445,9 +440,11 @@ def generate_samples(model_dir: Path, conversations: list[Conversation], config:
     from tqdm.auto import tqdm
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    from pipeline.pretrain import use_bf16
+
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    dtype = torch.bfloat16 if use_bf16(config) else torch.float32
+    dtype = torch.bfloat16 if use_bf16(config.bf16) else torch.float32
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype).to(device)
     model.eval()
     greedy = config.sample_temperature == 0
@@ -485,32 +482,13 @@ def generate_samples(model_dir: Path, conversations: list[Conversation], config:
     return samples
 
 
-def run_fingerprint(config: SFTConfig, model_dir: Path, rows: list[dict]) -> str:
-    """What a resumable run depends on: the params, the training rows, the model."""
-    digest = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode())
+def rows_key(rows: list[dict]) -> str:
+    """The training rows' tokens and labels, hashed: the data part of the run's fingerprint."""
+    digest = hashlib.sha256()
     for row in rows:
         digest.update(json.dumps(row["input_ids"]).encode())
         digest.update(json.dumps(row["labels"]).encode())
-    digest.update((model_dir / "config.json").read_bytes())
-    for path in sorted(model_dir.glob("*.safetensors")):
-        digest.update(f"{path.name}:{path.stat().st_size}".encode())
-    return digest.hexdigest()[:24]
-
-
-def start_over_if_changed(output: Path, fingerprint: str) -> None:
-    """Resume only a run with the same fingerprint; otherwise drop the old checkpoints."""
-    from pipeline.pretrain import is_main_process
-
-    marker = output / "run_fingerprint.txt"
-    if marker.is_file() and marker.read_text().strip() != fingerprint:
-        log.warning("params, data or model changed since the checkpoints in %s: starting over", output)
-        shutil.rmtree(output / "train", ignore_errors=True)
-    if is_main_process():
-        marker.write_text(fingerprint + "\n")
-
-
-def write_skipped(path: Path, skipped: list[Skipped]) -> None:
-    write_jsonl(path, [asdict(s) for s in skipped])
+    return digest.hexdigest()
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> None:
