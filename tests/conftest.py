@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -84,3 +88,48 @@ def tiny_llama(
         tie_word_embeddings=tied,
     )
     return LlamaForCausalLM(config)
+
+
+@pytest.fixture(scope="session")
+def korean_extension(tmp_path_factory, demo_base, korean_lines) -> tuple[Path, Path]:
+    """A small Korean JSONL corpus and the demo base's vocabulary extended on it to 8,600 pieces."""
+    from tokenizer.config import VocabConfig
+    from tokenizer.vocab import extend_vocab
+
+    root = tmp_path_factory.mktemp("extension")
+    corpus = root / "corpus.jsonl"
+    with open(corpus, "w", encoding="utf-8") as f:
+        for n in range(0, 600, 3):
+            row = {"id": f"d{n}", "text": "\n".join(korean_lines[n : n + 3])}
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    config = VocabConfig(target_vocab_size=8600, train_vocab_size=2000, cache_dir="", processes=1)
+    extend_vocab(config, [corpus], str(demo_base), root / "tokenizer", progress=False)
+    return corpus, root / "tokenizer"
+
+
+def run_module(module: str, args: list[str], *, processes: int = 1, wait: bool = True, timeout: int = 300):
+    """`python -m module args` in its own process group, under torchrun --standalone for several processes.
+
+    Returns the Popen when not waiting (kill it with os.killpg), else its output, asserting success.
+    """
+    command = [sys.executable, "-m", module, *args]
+    if processes > 1:
+        command[1:2] = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}", "-m"]
+    process = subprocess.Popen(
+        command,
+        cwd=REPO,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    if not wait:
+        return process
+    try:
+        out, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)  # torchrun's workers too
+        raise
+    assert process.returncode == 0, out[-4000:]
+    return out

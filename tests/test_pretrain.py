@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import run_module
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 STEPS = [
@@ -30,22 +28,10 @@ STEPS = [
 
 
 @pytest.fixture(scope="module")
-def stage_inputs(tmp_path_factory, demo_base, korean_lines):
+def stage_inputs(demo_base, korean_extension):
     """A demo base, a small extension of its vocabulary, and a Korean corpus."""
-    from tokenizer.config import VocabConfig
-    from tokenizer.vocab import extend_vocab
-
-    root = tmp_path_factory.mktemp("pretrain")
-    corpus = root / "corpus.jsonl"
-    with open(corpus, "w", encoding="utf-8") as f:
-        for n in range(0, 600, 3):
-            f.write(
-                json.dumps({"id": f"d{n}", "text": "\n".join(korean_lines[n : n + 3])}, ensure_ascii=False)
-                + "\n"
-            )
-    config = VocabConfig(target_vocab_size=8600, train_vocab_size=2000, cache_dir="", processes=1)
-    extend_vocab(config, [corpus], str(demo_base), root / "tokenizer", progress=False)
-    return demo_base, root / "tokenizer", corpus
+    corpus, tokenizer = korean_extension
+    return demo_base, tokenizer, corpus
 
 
 def run_pretrain(inputs, output: Path, *extra: str, processes: int = 1, wait: bool = True):
@@ -61,28 +47,9 @@ def run_pretrain(inputs, output: Path, *extra: str, processes: int = 1, wait: bo
         "--output",
         str(output),
     ]
-    args += ["-q", *STEPS, *extra]
-    command = [sys.executable, "-m", "pipeline.pretrain", *args]
-    if processes > 1:
-        command[1:2] = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}", "-m"]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    process = subprocess.Popen(
-        command,
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    process = run_module("pipeline.pretrain", ["-q", *args, *STEPS, *extra], processes=processes, wait=wait)
     if not wait:
         return process
-    try:
-        out, _ = process.communicate(timeout=300)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)  # torchrun's workers too
-        raise
-    assert process.returncode == 0, out[-4000:]
     return json.loads((output / "metrics.json").read_text())
 
 

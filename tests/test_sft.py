@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, shared_path
+from tests.conftest import REPO, run_module, shared_path
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 STEPS = [
@@ -37,57 +37,33 @@ STEPS = [
 
 
 @pytest.fixture(scope="module")
-def extended_model(tmp_path_factory, demo_base, korean_lines):
+def extended_model(tmp_path_factory, demo_base, korean_extension):
     """The demo base with a Korean vocabulary extension, resized as the pretrain stage leaves it."""
     from transformers import AutoModelForCausalLM
 
     from pipeline.embeddings import init_new_embeddings
-    from tokenizer.config import VocabConfig
     from tokenizer.hf_export import HF_FILES
-    from tokenizer.vocab import extend_vocab
 
-    root = tmp_path_factory.mktemp("sft")
-    corpus = root / "corpus.jsonl"
-    with open(corpus, "w", encoding="utf-8") as f:
-        for n in range(0, 600, 3):
-            f.write(json.dumps({"text": "\n".join(korean_lines[n : n + 3])}, ensure_ascii=False) + "\n")
-    config = VocabConfig(target_vocab_size=8600, train_vocab_size=2000, cache_dir="", processes=1)
-    extend_vocab(config, [corpus], str(demo_base), root / "tokenizer", progress=False)
+    _, tokenizer = korean_extension
     model = AutoModelForCausalLM.from_pretrained(demo_base)
-    init_new_embeddings(model, demo_base / "tokenizer.model", root / "tokenizer" / "tokenizer.model")
-    model_dir = root / "model"
+    init_new_embeddings(model, demo_base / "tokenizer.model", tokenizer / "tokenizer.model")
+    model_dir = tmp_path_factory.mktemp("sft") / "model"
     model.save_pretrained(model_dir)
     for name in HF_FILES:
-        if (root / "tokenizer" / name).is_file():
-            shutil.copyfile(root / "tokenizer" / name, model_dir / name)
+        if (tokenizer / name).is_file():
+            shutil.copyfile(tokenizer / name, model_dir / name)
     return model_dir
 
 
 def run_sft(model_dir: Path, base: Path, output: Path, *extra: str, wait: bool = True, processes: int = 1):
     """ko-sft in its own process group on the shared KoAlpaca file (torchrun for several processes)."""
     data = shared_path("instructions", "koalpaca", "ko_alpaca_data.fork_subset_12761.json")
-    command = [sys.executable, "-m", "pipeline.sft", "--model", str(model_dir), "--base-tokenizer", str(base)]
-    command += ["--input", str(data), "--output", str(output), *STEPS, *extra]
-    if processes > 1:
-        command[1:2] = ["-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={processes}", "-m"]
-    process = subprocess.Popen(
-        command,
-        cwd=REPO,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    args = ["--model", str(model_dir), "--base-tokenizer", str(base), "--input", str(data)]
+    args += ["--output", str(output), *STEPS, *extra]
+    process = run_module("pipeline.sft", args, processes=processes, wait=wait, timeout=400)
     if not wait:
         return process
-    try:
-        out, _ = process.communicate(timeout=400)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        raise
-    assert process.returncode == 0, out[-4000:]
-    return json.loads((output / "metrics.json").read_text()), out
+    return json.loads((output / "metrics.json").read_text()), process
 
 
 def test_tuning_learns_and_saves_a_usable_adapter_and_merge(extended_model, demo_base, tmp_path):
