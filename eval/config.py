@@ -16,6 +16,8 @@ TASK_NAMES = (
     "kmmlu",
     "ko_commongen_v2",
 )
+# The tiny samples written for this project: numbers on them only show that the stage runs.
+DEMO_DATA_DIR = "data/eval_demo"
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class EvalConfig:
     tasks: tuple[str, ...] = TASK_NAMES
     # Directory holding the benchmarks' own files in their published layout
     # (kobest/BoolQ/test.tsv, kmmlu/criminal_law_test.json, ko_commongen_v2/...).
-    data_dir: str = "data/eval_demo"
+    data_dir: str = DEMO_DATA_DIR
     # Few-shot examples per question; -1 keeps each task's default (KMMLU 5, CommonGen 2, KoBEST 0).
     num_fewshot: int = -1
     # Questions per task (0: all); a smoke-test knob, never for reported numbers.

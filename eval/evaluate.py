@@ -85,6 +85,9 @@ def evaluate_models(
         "tasks": {
             p.task.name: {
                 "version": p.task.version,
+                "title": p.task.title,
+                "hub_id": p.task.hub_id,
+                "hub_config": p.task.hub_config,
                 "headline": p.task.headline,
                 "n_shot": p.task.num_fewshot,
                 "fewshot_source": p.fewshot_source,
@@ -95,6 +98,8 @@ def evaluate_models(
             }
             for p in prepared
         },
+        "data_dir": config.data_dir,
+        "limit": config.limit,
         "seed": config.seed,
         "add_bos_token": config.add_bos_token,
         "bpc_text": str(bpc_text) if bpc_text else None,

@@ -259,6 +259,76 @@ class SFTConfig:
         require(self.sample_repetition_penalty > 0, f"{s}.sample_repetition_penalty: must be positive")
 
 
+SHARD_SIZE_PATTERN = re.compile(r"^\d+(\.\d+)?\s*(KB|KIB|MB|MIB|GB|GIB)$", re.IGNORECASE)
+LICENSE_ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9.+-]*$")
+
+
+@dataclass(frozen=True)
+class PublishConfig:
+    """params.yaml `publish`: where the model goes, what is staged, and the licence facts of its card."""
+
+    SECTION: ClassVar[str] = "publish"
+
+    # Upload the staged folder to the Hub. false: a dry run that stages the folder and lists what
+    # would be uploaded. The token comes from HF_TOKEN or `hf auth login`, never from a params file.
+    push: bool = False
+    # Hub repository OWNER/NAME: needed to push, and named in the card's usage code.
+    repo_id: str = ""
+    # A repository this creates is private; an existing one keeps its visibility.
+    private: bool = True
+    # Branch to push to, created from main when missing ("": main).
+    revision: str = ""
+    # Largest safetensors shard. Smaller shards restart cheaper on a broken upload; more files.
+    max_shard_size: str = "5GB"
+    # Also stage the LoRA adapter under adapter/ (it applies to the continued-pretraining model,
+    # not to the merged one).
+    include_adapter: bool = False
+    # The card's title ("": the repository's name, else the staging folder's).
+    model_name: str = ""
+    # Licence of the base weights as a Hub licence id (Llama-2: llama2). It is the card's licence
+    # unless training data restricts it further.
+    base_license: str = "llama2"
+    # Licence of each training source as "NAME=LICENCE"; NAME is an sft --input (path or Hub id)
+    # or a label for pretraining text. KoAlpaca (cc-by-nc-4.0) and KULLM (apache-2.0) inputs are
+    # known without an entry; any other sft input needs one. A non-commercial licence (cc-by-nc-*)
+    # makes the card's licence non-commercial.
+    data_licenses: tuple[str, ...] = ()
+    # Hub ids of training datasets for the card's `datasets` metadata (sft inputs that are Hub
+    # ids are added by themselves).
+    datasets: tuple[str, ...] = ()
+
+    def __post_init__(self):
+        s = self.SECTION
+        require(
+            self.repo_id == "" or HUB_ID_PATTERN.match(self.repo_id) is not None,
+            f"{s}.repo_id = {self.repo_id!r}: expected OWNER/NAME (letters, digits, '-', '_', '.')",
+        )
+        require(
+            SHARD_SIZE_PATTERN.match(self.max_shard_size) is not None,
+            f"{s}.max_shard_size = {self.max_shard_size!r}: expected a size like 5GB or 500MB",
+        )
+        require(
+            LICENSE_ID_PATTERN.match(self.base_license) is not None,
+            f"{s}.base_license = {self.base_license!r}: expected a Hub licence id (llama2, apache-2.0)",
+        )
+        for entry in self.data_licenses:
+            name, sep, licence = entry.partition("=")
+            require(
+                bool(sep and name.strip() and licence.strip()),
+                f"{s}.data_licenses: {entry!r} is not NAME=LICENCE (e.g. beomi/KoAlpaca-v1.1a=cc-by-nc-4.0)",
+            )
+        for dataset in self.datasets:
+            require(
+                HUB_ID_PATTERN.match(dataset) is not None,
+                f"{s}.datasets: {dataset!r} is not a Hub dataset id OWNER/NAME",
+            )
+
+    def data_licence_map(self) -> dict[str, str]:
+        """data_licenses as NAME -> LICENCE."""
+        pairs = (entry.partition("=") for entry in self.data_licenses)
+        return {name.strip(): licence.strip() for name, _, licence in pairs}
+
+
 @dataclass(frozen=True)
 class Params:
     """A whole params file. Sections missing from the file take their defaults."""
@@ -270,6 +340,7 @@ class Params:
     pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     sft: SFTConfig = field(default_factory=SFTConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    publish: PublishConfig = field(default_factory=PublishConfig)
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {f.name: section_to_dict(getattr(self, f.name)) for f in dataclasses.fields(self)}

@@ -213,6 +213,9 @@ def continue_pretraining(
                 state.get("initial") or results["initial"],
             )
             history += state["history"]
+            # Its own run's throughput, so a resumed run still reports what training measured.
+            trained_tokens += state.get("tokens", 0)
+            train_seconds += state.get("seconds", 0.0)
             continue
         trainable = ("embed_tokens", "lm_head") if stage == "stage1" else None
         for name, param in model.named_parameters():
@@ -231,12 +234,14 @@ def continue_pretraining(
         resumed_at = int(last.rsplit("-", 1)[1]) if last else 0
         t = time.perf_counter()
         trainer.train(resume_from_checkpoint=last)
-        train_seconds += time.perf_counter() - t
+        stage_seconds = time.perf_counter() - t
         world = int(os.environ.get("WORLD_SIZE", "1"))
         per_step = (
             config.per_device_batch_size * config.gradient_accumulation_steps * world * config.block_size
         )
-        trained_tokens += (steps - resumed_at) * per_step
+        stage_tokens = (steps - resumed_at) * per_step
+        trained_tokens += stage_tokens
+        train_seconds += stage_seconds
         stage_history = [
             {"stage": stage, "step": h["step"], "loss": h["loss"]}
             for h in trainer.state.log_history
@@ -255,7 +260,13 @@ def continue_pretraining(
         if is_main:
             done.write_text(
                 json.dumps(
-                    {"eval_loss": results[stage], "initial": results["initial"], "history": stage_history}
+                    {
+                        "eval_loss": results[stage],
+                        "initial": results["initial"],
+                        "history": stage_history,
+                        "tokens": stage_tokens,
+                        "seconds": stage_seconds,
+                    }
                 )
             )
 

@@ -153,6 +153,9 @@ def finetune_lora(
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rows_per_step = config.per_device_batch_size * config.gradient_accumulation_steps * world
     tokens_per_step = train_tokens / max(len(rows), 1) * rows_per_step
+    trained_tokens, trained_seconds = add_throughput(
+        output / "train" / "throughput.json", tokens_per_step * steps_run, train_seconds if steps_run else 0.0
+    )
     reasons = Counter(entry.reason for entry in skipped)
     return SFTReport(
         template=config.template,
@@ -175,7 +178,7 @@ def finetune_lora(
         eval_loss=round(eval_loss, 5),
         merge_max_abs_logit_diff=diff,
         steps=steps,
-        train_tokens_per_s=round(tokens_per_step * steps_run / train_seconds, 1) if train_seconds else 0.0,
+        train_tokens_per_s=round(trained_tokens / trained_seconds, 1) if trained_seconds else 0.0,
         samples=len(sample_rows),
         seconds=round(time.perf_counter() - start, 1),
     )
@@ -447,14 +450,7 @@ def generate_samples(model_dir: Path, conversations: list[Conversation], config:
     dtype = torch.bfloat16 if use_bf16(config.bf16) else torch.float32
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype).to(device)
     model.eval()
-    greedy = config.sample_temperature == 0
-    decoding = {
-        "max_new_tokens": config.sample_max_new_tokens,
-        "do_sample": not greedy,
-        "repetition_penalty": config.sample_repetition_penalty,
-    }
-    if not greedy:
-        decoding.update(temperature=config.sample_temperature, top_p=config.sample_top_p)
+    decoding = decoding_settings(config)
     pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     torch.manual_seed(config.seed)
     samples = []
@@ -480,6 +476,30 @@ def generate_samples(model_dir: Path, conversations: list[Conversation], config:
             }
         )
     return samples
+
+
+def add_throughput(path: Path, tokens: float, seconds: float) -> tuple[float, float]:
+    """Tokens and seconds trained over every run of this training (a resumed run adds its share).
+
+    A re-run that resumes at the last step trains nothing, and still reports what training measured.
+    """
+    so_far = json.loads(path.read_text()) if path.is_file() else {"tokens": 0.0, "seconds": 0.0}
+    total = {"tokens": so_far["tokens"] + tokens, "seconds": so_far["seconds"] + seconds}
+    path.write_text(json.dumps(total))
+    return total["tokens"], total["seconds"]
+
+
+def decoding_settings(config: SFTConfig) -> dict:
+    """`generate` keywords of the samples; ko-publish writes the same into generation_config.json."""
+    greedy = config.sample_temperature == 0
+    decoding = {
+        "max_new_tokens": config.sample_max_new_tokens,
+        "do_sample": not greedy,
+        "repetition_penalty": config.sample_repetition_penalty,
+    }
+    if not greedy:
+        decoding.update(temperature=config.sample_temperature, top_p=config.sample_top_p)
+    return decoding
 
 
 def rows_key(rows: list[dict]) -> str:

@@ -35,6 +35,11 @@ class Task:
     # Bumped whenever the prompt or the reader changes what is scored.
     version: str = "1"
     macro_f1: bool = False
+    # The published benchmark this file layout comes from: its name, and its Hugging Face dataset
+    # id and config, which model cards cite (the model-index of `ko-publish`).
+    title: str = ""
+    hub_id: str = ""
+    hub_config: str | None = None
 
 
 def read_tsv(path: Path, columns: tuple[str, ...]) -> list[dict]:

@@ -25,4 +25,13 @@ def read(path: Path) -> list[dict]:
     return docs
 
 
-TASK = Task("kmmlu", "kmmlu/criminal_law_test.json", "kmmlu/criminal_law_dev.json", 5, read)
+TASK = Task(
+    "kmmlu",
+    "kmmlu/criminal_law_test.json",
+    "kmmlu/criminal_law_dev.json",
+    5,
+    read,
+    title="KMMLU Criminal Law",
+    hub_id="HAERAE-HUB/KMMLU",
+    hub_config="Criminal-Law",
+)

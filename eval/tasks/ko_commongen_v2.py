@@ -27,4 +27,6 @@ TASK = Task(
     "ko_commongen_v2/v2_5shot.jsonl",
     2,
     read,
+    title="Ko-CommonGen v2",
+    hub_id="nlpai-lab/ko_commongen_v2",
 )

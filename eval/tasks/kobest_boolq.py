@@ -18,5 +18,14 @@ def read(path: Path) -> list[dict]:
 
 
 TASK = Task(
-    "kobest_boolq", "kobest/BoolQ/test.tsv", "kobest/BoolQ/train.tsv", 0, read, headline="f1", macro_f1=True
+    "kobest_boolq",
+    "kobest/BoolQ/test.tsv",
+    "kobest/BoolQ/train.tsv",
+    0,
+    read,
+    headline="f1",
+    macro_f1=True,
+    title="KoBEST BoolQ",
+    hub_id="skt/kobest_v1",
+    hub_config="boolq",
 )

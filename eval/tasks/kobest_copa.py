@@ -26,5 +26,14 @@ def read(path: Path) -> list[dict]:
 
 
 TASK = Task(
-    "kobest_copa", "kobest/COPA/test.tsv", "kobest/COPA/train.tsv", 0, read, headline="f1", macro_f1=True
+    "kobest_copa",
+    "kobest/COPA/test.tsv",
+    "kobest/COPA/train.tsv",
+    0,
+    read,
+    headline="f1",
+    macro_f1=True,
+    title="KoBEST COPA",
+    hub_id="skt/kobest_v1",
+    hub_config="copa",
 )

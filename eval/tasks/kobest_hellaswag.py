@@ -25,4 +25,7 @@ TASK = Task(
     read,
     headline="f1",
     macro_f1=True,
+    title="KoBEST HellaSwag",
+    hub_id="skt/kobest_v1",
+    hub_config="hellaswag",
 )

@@ -26,4 +26,7 @@ TASK = Task(
     read,
     headline="f1",
     macro_f1=True,
+    title="KoBEST SentiNeg",
+    hub_id="skt/kobest_v1",
+    hub_config="sentineg",
 )

@@ -19,5 +19,14 @@ def read(path: Path) -> list[dict]:
 
 
 TASK = Task(
-    "kobest_wic", "kobest/WiC/test.tsv", "kobest/WiC/train.tsv", 0, read, headline="f1", macro_f1=True
+    "kobest_wic",
+    "kobest/WiC/test.tsv",
+    "kobest/WiC/train.tsv",
+    0,
+    read,
+    headline="f1",
+    macro_f1=True,
+    title="KoBEST WiC",
+    hub_id="skt/kobest_v1",
+    hub_config="wic",
 )
