@@ -79,6 +79,10 @@ def publish_model(
     for module in ("torch", "transformers", "huggingface_hub"):
         require_module(module, extra="model")
     start = time.perf_counter()
+    if not log.isEnabledFor(logging.INFO):  # --quiet: no loading bars either
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
     token = hub_token() if config.push else None
     if config.push:
         check_push_access(config, token)

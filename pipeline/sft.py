@@ -35,6 +35,7 @@ from pipeline.instructions import Conversation, Skipped, dedup_key, load_convers
 from tokenizer.hf_export import HF_FILES
 
 log = logging.getLogger("ko.sft")
+ADAPTER_CONFIG = "adapter_config.json"
 
 
 @dataclass(frozen=True)
@@ -333,7 +334,7 @@ def training_arguments(config: SFTConfig, output: Path):
 
 
 def train_adapter(config: SFTConfig, model, rows: list[dict], output: Path, pad_id: int):
-    """Train (resuming from the last complete checkpoint) and save the adapter.
+    """Train (resuming from the last complete checkpoint) and save the adapter, unless done earlier.
 
     Returns the step reached, the steps this run took, their seconds and the logged losses.
     """
@@ -344,6 +345,13 @@ def train_adapter(config: SFTConfig, model, rows: list[dict], output: Path, pad_
     from pipeline.sft_data import PadCollator
 
     train_dir = output / "train"
+    done = train_dir / "done.json"
+    if done.is_file() and (output / "adapter" / ADAPTER_CONFIG).is_file():
+        # Finished earlier. Not resumed: the Trainer, resumed at the last step of a max_steps run
+        # that ends mid-epoch, trains one step more.
+        state = json.loads(done.read_text())
+        log.info("training finished earlier at step %d: using %s", state["steps"], output / "adapter")
+        return state["steps"], 0, 0.0, state["history"]
     trainer = Trainer(
         model=model,
         args=training_arguments(config, train_dir),
@@ -360,6 +368,8 @@ def train_adapter(config: SFTConfig, model, rows: list[dict], output: Path, pad_
     steps = trainer.state.global_step
     history = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
     trainer.save_model(str(output / "adapter"))
+    if trainer.is_world_process_zero():
+        done.write_text(json.dumps({"steps": steps, "history": history}))
     del trainer
     gc.collect()
     unset_hf_deepspeed_config()

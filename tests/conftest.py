@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -133,3 +134,44 @@ def run_module(module: str, args: list[str], *, processes: int = 1, wait: bool =
         raise
     assert process.returncode == 0, out[-4000:]
     return out
+
+
+def run_checked(args: list[str], cwd: Path, env: dict) -> str:
+    """Run a command; fail the test with its output unless it succeeds; return its stdout."""
+    result = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, f"{' '.join(args)}\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+@pytest.fixture(scope="session")
+def demo_pipeline(tmp_path_factory) -> tuple[Path, dict, str]:
+    """The project's files (as git sees them) in a new git repo after one `dvc repro` of the demo.
+
+    Returns the repo, an environment with the venv's tools on PATH, and repro's output. Tests may
+    read its outputs and write elsewhere; they must leave its files as they found them.
+    """
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\0")
+    root = tmp_path_factory.mktemp("fresh") / "repo"
+    for name in filter(None, files):
+        if (REPO / name).is_file():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, root / name)
+    env = {
+        **os.environ,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@t",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@t",
+    }
+    env.pop("HF_TOKEN", None)  # the pipeline must not need one
+    run_checked(["git", "init", "-q"], root, env)
+    run_checked(["git", "add", "-A"], root, env)
+    run_checked(["git", "commit", "-qm", "fresh clone"], root, env)
+    return root, env, run_checked(["dvc", "repro"], root, env)

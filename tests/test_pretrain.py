@@ -112,6 +112,7 @@ def test_changed_params_start_over_instead_of_resuming(stage_inputs, tmp_path):
     assert (out / "stage1" / "done.json").is_file()
     again = run_pretrain(stage_inputs, out, "--set", "pretrain.stage2_steps=0")
     assert again["stage1_eval_loss"] == first["stage1_eval_loss"]  # same run: taken from stage1/done.json
+    assert again["train_tokens_per_s"] == first["train_tokens_per_s"] > 0  # as measured, not 0
     changed = run_pretrain(
         stage_inputs, out, "--set", "pretrain.stage2_steps=0", "--set", "pretrain.stage1_learning_rate=0.01"
     )

@@ -148,6 +148,9 @@ def test_killed_packed_run_resumes_from_its_checkpoint(extended_model, demo_base
     assert "resuming from" in log and "checkpoint-" in log
     assert metrics["steps"] == 16 and metrics["train_rows"] < metrics["train_examples"]  # packed
     assert metrics["eval_loss"] < metrics["initial_eval_loss"]
+    again, _ = run_sft(extended_model, demo_base, out, *packed)  # finished: trains nothing
+    assert again["steps"] == 16 and again["eval_loss"] == metrics["eval_loss"]
+    assert again["train_tokens_per_s"] == metrics["train_tokens_per_s"] > 0  # as measured, not 0
 
 
 def test_two_processes_train_alike_under_zero2_and_zero3(extended_model, demo_base, tmp_path):
