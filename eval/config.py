@@ -7,7 +7,8 @@ from typing import ClassVar, Literal
 
 from pipeline.params import require
 
-TASK_NAMES = (
+# Public benchmarks, in table order: the default suite.
+PUBLIC_TASKS = (
     "kobest_boolq",
     "kobest_copa",
     "kobest_hellaswag",
@@ -15,7 +16,12 @@ TASK_NAMES = (
     "kobest_wic",
     "kmmlu",
     "ko_commongen_v2",
+    "haerae",
+    "click",
 )
+# The Open Ko-LLM Leaderboard's season-1 formats, for users who hold those (private) files.
+LEADERBOARD_TASKS = ("ko_arc", "ko_hellaswag", "ko_mmlu", "ko_truthfulqa_mc1", "ko_truthfulqa_mc2")
+TASK_NAMES = PUBLIC_TASKS + LEADERBOARD_TASKS
 # The tiny samples written for this project: numbers on them only show that the stage runs.
 DEMO_DATA_DIR = "data/eval_demo"
 
@@ -27,11 +33,13 @@ class EvalConfig:
     SECTION: ClassVar[str] = "eval"
 
     # Tasks to run, in table order (eval/tasks/<name>.py); --tasks overrides.
-    tasks: tuple[str, ...] = TASK_NAMES
+    tasks: tuple[str, ...] = PUBLIC_TASKS
     # Directory holding the benchmarks' own files in their published layout
-    # (kobest/BoolQ/test.tsv, kmmlu/criminal_law_test.json, ko_commongen_v2/...).
+    # (kobest/BoolQ/test.tsv, kmmlu/criminal_law_test.json, ko_commongen_v2/..., haerae/*.jsonl,
+    # click/*.json, ko_arc/test.jsonl, ...; each task module says which files it reads).
     data_dir: str = DEMO_DATA_DIR
-    # Few-shot examples per question; -1 keeps each task's default (KMMLU 5, CommonGen 2, KoBEST 0).
+    # Few-shot examples per question; -1 keeps each task's default (KMMLU 5, CommonGen 2, Ko-ARC 25,
+    # Ko-HellaSwag 10, Ko-MMLU 5, the others 0).
     num_fewshot: int = -1
     # Questions per task (0: all); a smoke-test knob, never for reported numbers.
     limit: int = 0

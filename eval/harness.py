@@ -18,7 +18,7 @@ from eval.tasks import Task, TaskDataError
 
 log = logging.getLogger("ko.eval")
 
-# lm-eval imports this beside the YAMLs for `!function utils.macro_f1`.
+# lm-eval imports this beside the YAMLs for `!function utils.macro_f1` and `utils.mc2`.
 UTILS = '''"""Aggregation functions for ko-eval's lm-eval task YAMLs (written by eval/harness.py)."""
 
 
@@ -27,6 +27,17 @@ def macro_f1(items):
 
     golds, preds = zip(*items)
     return f1_score(golds, preds, average="macro")
+
+
+def mc2(doc, results):
+    """TruthfulQA MC2 as lm-eval computes it: probability mass on the true choices (listed first)."""
+    import math
+
+    likelihoods = [ll for ll, _ in results]
+    split = doc["labels"].index(0)
+    true = sum(math.exp(ll) for ll in likelihoods[:split])
+    false = sum(math.exp(ll) for ll in likelihoods[split:])
+    return {"mc2": true / (true + false)}
 '''
 
 
@@ -86,7 +97,7 @@ def write_docs(path: Path, docs: list[dict]) -> Path:
 
 def task_yaml(task: Task, files: dict[str, Path]) -> str:
     """An lm-eval multiple-choice task over our documents (a YAML file; `!function` needs the text form)."""
-    metrics = ["acc", "acc_norm", "acc_bytes"]
+    metrics = ["mc2"] if task.scoring == "mc2" else ["acc", "acc_norm", "acc_bytes"]
     lines = [
         f"task: {task.name}",
         "output_type: multiple_choice",
@@ -98,6 +109,8 @@ def task_yaml(task: Task, files: dict[str, Path]) -> str:
     ]
     if "train" in files:
         lines.append("fewshot_split: train")
+    if task.scoring == "mc2":
+        lines.append("process_results: !function utils.mc2")
     lines.append("metric_list:")
     for metric in metrics:
         lines += [f"  - metric: {metric}", "    aggregation: mean", "    higher_is_better: true"]

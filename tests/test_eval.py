@@ -139,3 +139,98 @@ def test_table_compares_two_tiny_models(tmp_path, demo_base):
     assert metrics["base"]["average"] == pytest.approx(
         (metrics["base"]["kobest_copa"] + metrics["base"]["kmmlu"]) / 2
     )
+
+
+ASSETS = REPO / "tests" / "assets" / "ko_h5"
+DEMO = REPO / "data" / "eval_demo"
+
+
+def test_click_and_hellaswag_prompts_are_lm_evals_own():
+    """Our readers against lm-eval's own prompt functions, record by record."""
+    import datasets
+    from lm_eval.tasks.click.click_cul import utils as click_utils
+    from lm_eval.tasks.hellaswag import utils as hellaswag_utils
+
+    tasks = all_tasks()
+    records = json.loads((DEMO / "click" / "click_demo.json").read_text(encoding="utf-8"))
+    docs = tasks["click"].read(DEMO / "click")
+    assert len(docs) == len(records) == 6
+    for record, doc in zip(records, docs, strict=True):
+        assert doc["query"] == click_utils.get_context(record)
+        assert doc["choices"] == click_utils.get_choices(record)
+        assert doc["choices"][doc["gold"]] == click_utils.get_target(record)
+    rows = [json.loads(line) for line in (ASSETS / "ko_hellaswag" / "test.jsonl").read_text().splitlines()]
+    theirs = hellaswag_utils.process_docs(datasets.Dataset.from_list(rows))
+    ours = tasks["ko_hellaswag"].read(ASSETS / "ko_hellaswag" / "test.jsonl")
+    assert [{k: d[k] for k in ("query", "choices", "gold")} for d in theirs] == ours
+    assert "[title]" not in ours[0]["choices"][2]
+
+
+def test_haerae_reads_every_subset_file_and_leaderboard_formats_parse(tmp_path):
+    tasks = all_tasks()
+    haerae = tasks["haerae"].read(DEMO / "haerae")
+    subsets = sorted((DEMO / "haerae").glob("*.jsonl"))
+    assert len(subsets) == 2 and len(haerae) == sum(len(p.read_text().splitlines()) for p in subsets)
+    assert {d["choices"][d["gold"]] for d in haerae} <= {"(A)", "(B)", "(C)", "(D)", "(E)"}
+    arc = tasks["ko_arc"].read(ASSETS / "ko_arc" / "test.jsonl")
+    assert [d["gold"] for d in arc] == [0, 1, 2, 2]  # answerKey "3" among labels 1-3 too
+    assert arc[0]["query"] == "Question: 물이 얼음으로 바뀌는 온도는 섭씨 몇 도인가?\nAnswer:"
+    mmlu = tasks["ko_mmlu"].read(ASSETS / "ko_mmlu" / "test.jsonl")
+    assert mmlu[0]["query"] == "2 + 3 × 4의 값은?\nA. 20\nB. 14\nC. 24\nD. 9\nAnswer:"
+    assert mmlu[0]["gold"] == 1
+    mc1 = tasks["ko_truthfulqa_mc1"].read(ASSETS / "ko_truthfulqa" / "validation.jsonl")
+    mc2 = tasks["ko_truthfulqa_mc2"].read(ASSETS / "ko_truthfulqa" / "validation.jsonl")
+    assert mc1[1]["gold"] == 0 and mc1[0]["query"].endswith("Q: 수박씨를 삼키면 어떻게 됩니까?\nA:")
+    assert mc2[1]["labels"] == [1, 1, 0] and mc2[1]["choices"][2] == "10퍼센트만 사용합니다."
+    bad = tmp_path / "bad_arc.jsonl"
+    record = {"question": "q", "choices": {"text": ["a"], "label": ["A"]}, "answerKey": "B"}
+    bad.write_text(json.dumps(record))
+    with pytest.raises(TaskDataError, match="answerKey 'B' is not among labels"):
+        tasks["ko_arc"].read(bad)
+
+
+def test_new_tasks_score_as_a_hand_computation_mc2_included(tmp_path):
+    """HAE-RAE, CLIcK and the leaderboard formats through lm-eval with the byte-count LM: acc by hand,
+    and MC2 as lm-eval's own truthfulqa process_results_mc2 computes it."""
+    import dataclasses
+    import math
+
+    from lm_eval.api.model import LM
+    from lm_eval.tasks.truthfulqa.utils import process_results_mc2
+
+    class ByteCountLM(LM):
+        def loglikelihood(self, requests, disable_tqdm=False):
+            return [(-float(len(r.args[1].encode("utf-8"))), False) for r in requests]
+
+        def loglikelihood_rolling(self, requests, disable_tqdm=False):
+            raise NotImplementedError
+
+        def generate_until(self, requests, disable_tqdm=False):
+            raise NotImplementedError
+
+    tasks = all_tasks()
+    prepared = [prepare_task(tasks[n], DEMO, tmp_path) for n in ("haerae", "click")]
+    for name in ("ko_arc", "ko_hellaswag", "ko_mmlu", "ko_truthfulqa_mc1", "ko_truthfulqa_mc2"):
+        task = dataclasses.replace(tasks[name], num_fewshot=min(tasks[name].num_fewshot, 2))
+        prepared.append(prepare_task(task, ASSETS, tmp_path))
+    scores = score_tasks(ByteCountLM(), prepared, tmp_path, seed=1234)
+    for p in prepared:
+        docs = [json.loads(line) for line in (tmp_path / p.task.name / "test.jsonl").read_text().splitlines()]
+        ll = [[-len((" " + c).encode()) for c in d["choices"]] for d in docs]
+        got = scores[p.task.name]
+        if p.task.scoring == "mc2":
+            theirs = [
+                process_results_mc2({"mc2_targets": {"labels": d["labels"]}}, [(x, False) for x in lls])
+                for d, lls in zip(docs, ll, strict=True)
+            ]
+            ours = [
+                sum(math.exp(x) for x, t in zip(lls, d["labels"], strict=True) if t) / sum(map(math.exp, lls))
+                for d, lls in zip(docs, ll, strict=True)
+            ]
+            # lm-eval names its MC2 value "acc"; ours is called what it is.
+            assert got["mc2"] == pytest.approx(np.mean([t["acc"] for t in theirs]), abs=1e-6)
+            assert got["mc2"] == pytest.approx(np.mean(ours), abs=1e-6) and "acc" not in got
+            continue
+        acc = np.mean([int(np.argmax(x)) == d["gold"] for x, d in zip(ll, docs, strict=True)])
+        assert got["acc"] == pytest.approx(acc, abs=1e-6), p.task.name
+        assert got["n_shot"] == p.task.num_fewshot

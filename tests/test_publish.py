@@ -154,6 +154,8 @@ def test_staged_folder_loads_generates_and_carries_the_card(demo_pipeline):
         "skt/kobest_v1/wic",
         "HAERAE-HUB/KMMLU/Criminal-Law",
         "nlpai-lab/ko_commongen_v2/",
+        "HAERAE-HUB/HAE_RAE_BENCH/",
+        "EunsuKim/CLIcK/",
     }
     titles = {info["title"]: task for task, info in record["tasks"].items()}
     for result in card.data.eval_results:

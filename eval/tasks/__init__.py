@@ -40,6 +40,9 @@ class Task:
     title: str = ""
     hub_id: str = ""
     hub_config: str | None = None
+    # "choice": pick the likeliest choice (acc, acc_norm, acc_bytes). "mc2": TruthfulQA's MC2,
+    # the probability mass on the true choices (documents then carry "labels", true ones first).
+    scoring: str = "choice"
 
 
 def read_tsv(path: Path, columns: tuple[str, ...]) -> list[dict]:
@@ -66,6 +69,35 @@ def read_json_records(path: Path) -> list[dict]:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
+def read_records(path: Path) -> list[dict]:
+    """Records of a JSON array, JSONL, CSV or Parquet file, or of every such file in a directory
+    (sorted by name, e.g. one file per HAE-RAE subset)."""
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl", ".csv", ".parquet"))
+        if not files:
+            raise TaskDataError(f"{path}: no .json, .jsonl, .csv or .parquet files")
+        return [record for file in files for record in read_records(file)]
+    if not path.is_file():
+        raise TaskDataError(f"{path}: no such file or directory")
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        records = pq.read_table(path).to_pylist()
+    elif path.suffix == ".csv":
+        with open(path, encoding="utf-8", newline="") as f:
+            records = list(csv.DictReader(f))
+    else:
+        records = read_json_records(path)
+    return records
+
+
+def require_fields(record: dict, fields: tuple[str, ...], where: str) -> None:
+    """A record must carry `fields`; the error names the record and what is missing."""
+    missing = [f for f in fields if f not in record]
+    if missing:
+        raise TaskDataError(f"{where}: missing {', '.join(missing)}")
+
+
 def parse_bool(value: str, where: str) -> int:
     """BoolQ and WiC answers mix TRUE/True/true and FALSE/False/false."""
     lowered = value.strip().lower()
@@ -77,8 +109,15 @@ def parse_bool(value: str, where: str) -> int:
 def all_tasks() -> dict[str, Task]:
     """Every task, by name, in table order."""
     from eval.tasks import (
+        click,
+        haerae,
         kmmlu,
+        ko_arc,
         ko_commongen_v2,
+        ko_hellaswag,
+        ko_mmlu,
+        ko_truthfulqa_mc1,
+        ko_truthfulqa_mc2,
         kobest_boolq,
         kobest_copa,
         kobest_hellaswag,
@@ -94,5 +133,12 @@ def all_tasks() -> dict[str, Task]:
         kobest_wic,
         kmmlu,
         ko_commongen_v2,
+        haerae,
+        click,
+        ko_arc,
+        ko_hellaswag,
+        ko_mmlu,
+        ko_truthfulqa_mc1,
+        ko_truthfulqa_mc2,
     )
     return {m.TASK.name: m.TASK for m in modules}
