@@ -35,7 +35,7 @@ class EvalConfig:
     # Tasks to run, in table order (eval/tasks/<name>.py); --tasks overrides.
     tasks: tuple[str, ...] = PUBLIC_TASKS
     # Directory holding the benchmarks' own files in their published layout
-    # (kobest/BoolQ/test.tsv, kmmlu/criminal_law_test.json, ko_commongen_v2/..., haerae/*.jsonl,
+    # (kobest/BoolQ/test.tsv, kmmlu/<subject>_test.json, ko_commongen_v2/..., haerae/*.jsonl,
     # click/*.json, ko_arc/test.jsonl, ...; each task module says which files it reads).
     data_dir: str = DEMO_DATA_DIR
     # Few-shot examples per question; -1 keeps each task's default (KMMLU 5, CommonGen 2, Ko-ARC 25,

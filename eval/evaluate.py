@@ -94,7 +94,8 @@ def evaluate_models(
                 "documents": p.documents,
                 "prompt_sha256": p.prompt_sha256,
                 "data_sha256": p.data_sha256,
-                "averaging": "micro (mean over questions)",
+                "averaging": "micro (mean over questions)"
+                + (f"; acc_macro: mean over {len(p.members)} subjects" if p.members else ""),
             }
             for p in prepared
         },

@@ -8,9 +8,11 @@ registry left out (`include_defaults=False`): nothing is fetched from the Hub.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,10 +53,47 @@ class PreparedTask:
     fewshot_source: str
     prompt_sha256: str  # of the YAML (prompt fields, n-shot, metrics) and the first rendered query
     data_sha256: str  # of the documents scored and the few-shot pool
+    members: tuple[str, ...] = ()  # a grouped task's per-subject lm-eval tasks
+
+
+def prepare_group(task: Task, data_dir: Path, tasks_dir: Path, limit: int = 0) -> PreparedTask:
+    """A task of subjects: one lm-eval task per subject (its own few-shot pool) and a group YAML that
+    averages them over questions (micro), as lm-eval's own kmmlu group does."""
+    found = task.subjects(data_dir / task.test)
+    directory = tasks_dir / task.name
+    members = []
+    for subject, (test, dev) in found.items():
+        name = f"{task.name}_{re.sub(r'[^a-z0-9]+', '_', subject.lower()).strip('_')}"
+        member = dataclasses.replace(
+            task,
+            name=name,
+            test=str(test.relative_to(data_dir)),
+            fewshot=str(dev.relative_to(data_dir)) if dev else None,
+            subjects=None,
+        )
+        members.append(prepare_task(member, data_dir, directory, limit))
+    lines = [f"group: {task.name}", "task:", *(f"  - {m.task.name}" for m in members)]
+    lines.append("aggregate_metric_list:")
+    for metric in ("acc", "acc_norm", "acc_bytes"):
+        lines += [f"  - metric: {metric}", "    aggregation: mean", "    weight_by_size: true"]
+    lines += ["metadata:", f"  version: {task.version}"]
+    (directory / f"{task.name}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with_pool = sum(1 for _, dev in found.values() if dev)
+    return PreparedTask(
+        task,
+        directory / f"{task.name}.yaml",
+        sum(m.documents for m in members),
+        f"{len(members)} subjects: dev files for {with_pool}, the test files' other questions for the rest",
+        hashlib.sha256("".join(m.prompt_sha256 for m in members).encode()).hexdigest()[:16],
+        hashlib.sha256("".join(m.data_sha256 for m in members).encode()).hexdigest()[:16],
+        tuple(m.task.name for m in members),
+    )
 
 
 def prepare_task(task: Task, data_dir: Path, tasks_dir: Path, limit: int = 0) -> PreparedTask:
     """Read the task's files, write its documents and its lm-eval YAML under `tasks_dir`."""
+    if task.subjects:
+        return prepare_group(task, data_dir, tasks_dir, limit)
     all_docs = task.read(data_dir / task.test)
     docs = all_docs[:limit] if limit else all_docs
     directory = tasks_dir / task.name
@@ -67,7 +106,8 @@ def prepare_task(task: Task, data_dir: Path, tasks_dir: Path, limit: int = 0) ->
     elif task.num_fewshot:
         # The whole scored file is the pool; lm-eval's sampler leaves out the question being asked.
         pool = all_docs
-        fewshot_source = f"{task.test} (other questions; {task.fewshot or 'no pool'} not found)"
+        missing = f"{task.fewshot} not found" if task.fewshot else "no few-shot file"
+        fewshot_source = f"{task.test} (other questions; {missing})"
     else:
         fewshot_source = "none (0-shot)"
     if task.num_fewshot:
@@ -163,13 +203,21 @@ def score_tasks(lm, prepared: list[PreparedTask], tasks_dir: Path, seed: int) ->
     )
     scores = {}
     for p in prepared:
-        raw = output["results"][p.task.name]
-        values = {
-            k.split(",")[0]: float(v) for k, v in raw.items() if k.endswith(",none") and "stderr" not in k
-        }
+        values = metric_values(output["results"][p.task.name])
+        if p.members:  # lm-eval's group value is the micro mean; the macro mean is ours
+            per_subject = [metric_values(output["results"][m])["acc"] for m in p.members]
+            values["acc_macro"] = sum(per_subject) / len(per_subject)
+        first = p.members[0] if p.members else p.task.name
         scores[p.task.name] = {
             **{k: round(v, 6) for k, v in values.items()},
-            "n_shot": int(output["n-shot"][p.task.name]),
-            "lm_eval_version": str(output["versions"][p.task.name]),
+            "n_shot": int(output["n-shot"][first]),
+            "lm_eval_version": str(output["versions"].get(p.task.name, output["versions"][first])),
         }
+        if p.members:
+            scores[p.task.name]["subjects"] = len(p.members)
     return scores
+
+
+def metric_values(raw: dict) -> dict[str, float]:
+    """lm-eval's "metric,filter" entries without their standard errors, as floats."""
+    return {k.split(",")[0]: float(v) for k, v in raw.items() if k.endswith(",none") and "stderr" not in k}

@@ -63,8 +63,9 @@ def test_a_missing_or_malformed_file_is_a_clear_error(tmp_path):
 def test_prepared_task_records_fewshot_source_and_hashes(tmp_path):
     tasks = all_tasks()
     kmmlu = prepare_task(tasks["kmmlu"], EVAL, tmp_path, limit=10)
-    assert kmmlu.documents == 10 and "not found" in kmmlu.fewshot_source  # no dev file in the sample
-    pool = (tmp_path / "kmmlu" / "fewshot.jsonl").read_text().splitlines()
+    assert kmmlu.documents == 10 and kmmlu.members == ("kmmlu_criminal_law",)
+    assert "dev files for 0" in kmmlu.fewshot_source  # no dev file in the sample
+    pool = (tmp_path / "kmmlu" / "kmmlu_criminal_law" / "fewshot.jsonl").read_text().splitlines()
     assert len(pool) == 200  # the whole test file; lm-eval leaves out the question asked
     commongen = prepare_task(tasks["ko_commongen_v2"], EVAL, tmp_path, limit=10)
     assert commongen.fewshot_source == "ko_commongen_v2/v2_5shot.jsonl"
@@ -234,3 +235,53 @@ def test_new_tasks_score_as_a_hand_computation_mc2_included(tmp_path):
         acc = np.mean([int(np.argmax(x)) == d["gold"] for x, d in zip(ll, docs, strict=True)])
         assert got["acc"] == pytest.approx(acc, abs=1e-6), p.task.name
         assert got["n_shot"] == p.task.num_fewshot
+
+
+def test_kmmlu_subjects_get_their_own_dev_shots_and_micro_and_macro_means(tmp_path):
+    """Two demo subjects (one with a dev file) and the Hub copy's CSV layout; the byte-count LM
+    makes every subject's accuracy known, so micro (lm-eval's group) and macro are checked exactly."""
+    import csv
+
+    from lm_eval.api.model import LM
+
+    class ByteCountLM(LM):
+        def loglikelihood(self, requests, disable_tqdm=False):
+            return [(-float(len(r.args[1].encode("utf-8"))), False) for r in requests]
+
+        def loglikelihood_rolling(self, requests, disable_tqdm=False):
+            raise NotImplementedError
+
+        def generate_until(self, requests, disable_tqdm=False):
+            raise NotImplementedError
+
+    kmmlu = all_tasks()["kmmlu"]
+    data = tmp_path / "data" / "kmmlu"
+    data.mkdir(parents=True)
+    for name in ("criminal_law_test.json", "korean_history_test.json", "korean_history_dev.json"):
+        (data / name).write_bytes((DEMO / "kmmlu" / name).read_bytes())
+    rows = json.loads((DEMO / "kmmlu" / "korean_history_test.json").read_text(encoding="utf-8"))
+    for split, chunk in (("test", rows[:4]), ("dev", rows[:5])):  # the Hub copy's layout and columns
+        with open(data / f"Korean-Geography-{split}.csv", "w", encoding="utf-8", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(chunk[0]))
+            writer.writeheader()
+            writer.writerows(chunk)
+    assert {k: (t.name, d.name if d else None) for k, (t, d) in kmmlu.subjects(data).items()} == {
+        "criminal_law": ("criminal_law_test.json", None),
+        "korean_history": ("korean_history_test.json", "korean_history_dev.json"),
+        "Korean-Geography": ("Korean-Geography-test.csv", "Korean-Geography-dev.csv"),
+    }
+    prepared = prepare_task(kmmlu, tmp_path / "data", tmp_path / "tasks")
+    assert prepared.members == ("kmmlu_korean_geography", "kmmlu_criminal_law", "kmmlu_korean_history")
+    pool = tmp_path / "tasks" / "kmmlu" / "kmmlu_korean_history" / "fewshot.jsonl"
+    assert len(pool.read_text().splitlines()) == 5  # the dev file, not the test file
+    got = score_tasks(ByteCountLM(), [prepared], tmp_path / "tasks", seed=1234)["kmmlu"]
+    per_subject, total, right = [], 0, 0
+    for member in prepared.members:
+        docs = [json.loads(line) for line in (tmp_path / "tasks" / "kmmlu" / member / "test.jsonl").open()]
+        hits = [int(np.argmax([-len((" " + c).encode()) for c in d["choices"]])) == d["gold"] for d in docs]
+        per_subject.append(np.mean(hits))
+        total, right = total + len(hits), right + sum(hits)
+    assert prepared.documents == total == 7 + 6 + 4
+    assert got["acc"] == pytest.approx(right / total, abs=1e-6)
+    assert got["acc_macro"] == pytest.approx(np.mean(per_subject), abs=1e-6)
+    assert got["n_shot"] == 5 and got["subjects"] == 3

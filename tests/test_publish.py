@@ -152,7 +152,7 @@ def test_staged_folder_loads_generates_and_carries_the_card(demo_pipeline):
         "skt/kobest_v1/hellaswag",
         "skt/kobest_v1/sentineg",
         "skt/kobest_v1/wic",
-        "HAERAE-HUB/KMMLU/Criminal-Law",
+        "HAERAE-HUB/KMMLU/",
         "nlpai-lab/ko_commongen_v2/",
         "HAERAE-HUB/HAE_RAE_BENCH/",
         "EunsuKim/CLIcK/",

@@ -40,6 +40,10 @@ class Task:
     title: str = ""
     hub_id: str = ""
     hub_config: str | None = None
+    # A task of several subjects (KMMLU): given the directory `test`, the subject -> (test file,
+    # few-shot file or None) map. Each subject is its own lm-eval task with its own few-shot pool,
+    # grouped: the headline is the mean over all questions (micro), acc_macro the mean of subjects.
+    subjects: Callable[[Path], dict[str, tuple[Path, Path | None]]] | None = None
     # "choice": pick the likeliest choice (acc, acc_norm, acc_bytes). "mc2": TruthfulQA's MC2,
     # the probability mass on the true choices (documents then carry "labels", true ones first).
     scoring: str = "choice"

@@ -1,20 +1,44 @@
-"""KMMLU: four-option exam questions (lm-eval's kmmlu prompt), 5-shot.
+"""KMMLU: four-option exam questions in 45 subjects (lm-eval's kmmlu prompt), 5-shot.
 
-The few-shot pool is the subject's dev file when it is there (KMMLU's 5 dev questions); otherwise
-examples come from the test file itself, never the question asked, and the result says so.
-Answers are 1-4 in the files.
+Every subject under kmmlu/ is scored as its own lm-eval task and grouped as lm-eval's kmmlu group
+does: the headline acc is the mean over all questions (micro); acc_macro, the mean over subjects,
+is recorded beside it. A subject is a `<subject>_test.json` (or .jsonl) file, or the Hub copy's
+`<Subject>-test.csv`. Its few-shot pool is `<subject>_dev.*` / `<Subject>-dev.csv` (KMMLU's 5 dev
+questions) when there, otherwise the test file itself, never the question asked, and the result
+says so. Answers are 1-4.
 """
 
 from pathlib import Path
 
-from eval.tasks import Task, TaskDataError, read_json_records
+from eval.tasks import Task, TaskDataError, read_records, require_fields
+
+SPLIT_SUFFIXES = ("_{split}.json", "_{split}.jsonl", "-{split}.csv")
+
+
+def subjects(directory: Path) -> dict[str, tuple[Path, Path | None]]:
+    """Subject -> (test file, dev file or None), from the files' names."""
+    if not directory.is_dir():
+        raise TaskDataError(f"{directory}: no such directory (KMMLU's subject files go there)")
+    found = {}
+    for path in sorted(directory.iterdir()):
+        for suffix in SPLIT_SUFFIXES:
+            test = suffix.format(split="test")
+            if path.name.endswith(test):
+                stem = path.name[: -len(test)]
+                devs = [directory / (stem + s.format(split="dev")) for s in SPLIT_SUFFIXES]
+                found[stem] = (path, next((d for d in devs if d.is_file()), None))
+    if not found:
+        raise TaskDataError(f"{directory}: no <subject>_test.json or <Subject>-test.csv files")
+    return found
 
 
 def read(path: Path) -> list[dict]:
     docs = []
-    for n, r in enumerate(read_json_records(path)):
-        if int(r.get("answer", 0)) not in (1, 2, 3, 4) or any(k not in r for k in "ABCD"):
-            raise TaskDataError(f"{path}: record {n} needs question, A-D and an answer 1-4")
+    for n, r in enumerate(read_records(path)):
+        where = f"{path}: record {n}"
+        require_fields(r, ("question", "answer", "A", "B", "C", "D"), where)
+        if str(r["answer"]).strip() not in ("1", "2", "3", "4"):
+            raise TaskDataError(f"{where}: answer {r['answer']!r} is not 1-4")
         docs.append(
             {
                 "query": r["question"].strip() + "".join(f"\n{k}. {r[k]}" for k in "ABCD") + "\n정답：",
@@ -27,11 +51,11 @@ def read(path: Path) -> list[dict]:
 
 TASK = Task(
     "kmmlu",
-    "kmmlu/criminal_law_test.json",
-    "kmmlu/criminal_law_dev.json",
+    "kmmlu",
+    None,
     5,
     read,
-    title="KMMLU Criminal Law",
+    title="KMMLU",
     hub_id="HAERAE-HUB/KMMLU",
-    hub_config="Criminal-Law",
+    subjects=subjects,
 )
