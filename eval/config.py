@@ -38,6 +38,13 @@ class EvalConfig:
     # (kobest/BoolQ/test.tsv, kmmlu/<subject>_test.json, ko_commongen_v2/..., haerae/*.jsonl,
     # click/*.json, ko_arc/test.jsonl, ...; each task module says which files it reads).
     data_dir: str = DEMO_DATA_DIR
+    # files: read the benchmarks from data_dir. hub: from their Hugging Face datasets (KoBEST,
+    # KMMLU, Ko-CommonGen v2, HAE-RAE, CLIcK; the leaderboard's sets are not public), through
+    # `datasets` and its cache (HF_HUB_OFFLINE=1 reads the cache only).
+    source: Literal["files", "hub"] = "files"
+    # With source hub: a local mirror of the Hub, one OWNER/NAME folder per dataset in its Hub
+    # layout ("": the Hub itself).
+    hub_mirror: str = ""
     # Few-shot examples per question; -1 keeps each task's default (KMMLU 5, CommonGen 2, Ko-ARC 25,
     # Ko-HellaSwag 10, Ko-MMLU 5, the others 0).
     num_fewshot: int = -1
@@ -61,6 +68,11 @@ class EvalConfig:
         require(not unknown, f"{s}.tasks: unknown {', '.join(unknown)}; known: {', '.join(TASK_NAMES)}")
         require(len(self.tasks) > 0, f"{s}.tasks is empty")
         require(self.data_dir.strip() != "", f"{s}.data_dir is empty")
+        offline = [t for t in self.tasks if t in LEADERBOARD_TASKS]
+        require(
+            self.source == "files" or not offline,
+            f"{s}.source = hub: {', '.join(offline)} have no public Hub copy; read them from files",
+        )
         require(self.num_fewshot >= -1, f"{s}.num_fewshot = {self.num_fewshot}: -1 (task default) or more")
         require(self.limit >= 0 and self.batch_size >= 0, f"{s}.limit and batch_size must be >= 0")
         require(

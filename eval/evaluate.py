@@ -56,7 +56,8 @@ def evaluate_models(
     start = time.perf_counter()
     tasks = all_tasks()
     data_dir = Path(config.data_dir)
-    if not data_dir.is_dir():
+    hub = config.hub_mirror if config.source == "hub" else None
+    if hub is None and not data_dir.is_dir():
         raise StageError(f"eval.data_dir = {config.data_dir!r}: no such directory")
     tasks_dir = output / "tasks"
     prepared = []
@@ -65,7 +66,7 @@ def evaluate_models(
         if config.num_fewshot >= 0:
             task = dataclasses.replace(task, num_fewshot=config.num_fewshot)
         try:
-            prepared.append(prepare_task(task, data_dir, tasks_dir, config.limit))
+            prepared.append(prepare_task(task, data_dir, tasks_dir, config.limit, hub))
         except (TaskDataError, KeyError, ValueError) as exc:
             raise StageError(f"task {name}: {exc}") from None
     text = read_bpc_text(bpc_text, config.bpc_max_chars) if bpc_text else None
@@ -99,7 +100,7 @@ def evaluate_models(
             }
             for p in prepared
         },
-        "data_dir": config.data_dir,
+        "data_dir": config.data_dir if hub is None else f"hub:{config.hub_mirror or 'huggingface.co'}",
         "limit": config.limit,
         "seed": config.seed,
         "add_bos_token": config.add_bos_token,

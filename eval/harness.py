@@ -56,60 +56,89 @@ class PreparedTask:
     members: tuple[str, ...] = ()  # a grouped task's per-subject lm-eval tasks
 
 
-def prepare_group(task: Task, data_dir: Path, tasks_dir: Path, limit: int = 0) -> PreparedTask:
+def prepare_group(
+    task: Task, data_dir: Path, tasks_dir: Path, limit: int = 0, hub: str | None = None
+) -> PreparedTask:
     """A task of subjects: one lm-eval task per subject (its own few-shot pool) and a group YAML that
     averages them over questions (micro), as lm-eval's own kmmlu group does."""
-    found = task.subjects(data_dir / task.test)
+    from eval.tasks import hub_configs
+
     directory = tasks_dir / task.name
-    members = []
-    for subject, (test, dev) in found.items():
+    members, with_pool = [], 0
+    if hub is None:
+        found = task.subjects(data_dir / task.test)
+        subjects = [
+            (s, {"test": str(t.relative_to(data_dir)), "fewshot": d and str(d.relative_to(data_dir))})
+            for s, (t, d) in found.items()
+        ]
+        with_pool = sum(1 for _, d in found.values() if d)
+    else:  # one Hub config per subject, each with its own few-shot split
+        subjects = [(c, {"hub_config": c}) for c in hub_configs(hub_source(task, hub)) if c != "default"]
+        with_pool = len(subjects) if task.hub_fewshot_split else 0
+    for subject, where in subjects:
         name = f"{task.name}_{re.sub(r'[^a-z0-9]+', '_', subject.lower()).strip('_')}"
-        member = dataclasses.replace(
-            task,
-            name=name,
-            test=str(test.relative_to(data_dir)),
-            fewshot=str(dev.relative_to(data_dir)) if dev else None,
-            subjects=None,
-        )
-        members.append(prepare_task(member, data_dir, directory, limit))
+        member = dataclasses.replace(task, name=name, subjects=None, **where)
+        members.append(prepare_task(member, data_dir, directory, limit, hub))
     lines = [f"group: {task.name}", "task:", *(f"  - {m.task.name}" for m in members)]
     lines.append("aggregate_metric_list:")
     for metric in ("acc", "acc_norm", "acc_bytes"):
         lines += [f"  - metric: {metric}", "    aggregation: mean", "    weight_by_size: true"]
     lines += ["metadata:", f"  version: {task.version}"]
     (directory / f"{task.name}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    with_pool = sum(1 for _, dev in found.values() if dev)
     return PreparedTask(
         task,
         directory / f"{task.name}.yaml",
         sum(m.documents for m in members),
-        f"{len(members)} subjects: dev files for {with_pool}, the test files' other questions for the rest",
+        f"{len(members)} subjects: own dev pools for {with_pool}, other questions of the scored split "
+        "for the rest",
         hashlib.sha256("".join(m.prompt_sha256 for m in members).encode()).hexdigest()[:16],
         hashlib.sha256("".join(m.data_sha256 for m in members).encode()).hexdigest()[:16],
         tuple(m.task.name for m in members),
     )
 
 
-def prepare_task(task: Task, data_dir: Path, tasks_dir: Path, limit: int = 0) -> PreparedTask:
-    """Read the task's files, write its documents and its lm-eval YAML under `tasks_dir`."""
+def hub_source(task: Task, hub: str) -> str:
+    """The task's Hub id, or its folder under a local mirror of the Hub (hub = that mirror)."""
+    if not task.hub_id or task.from_hub is None:
+        raise TaskDataError(f"task {task.name} has no Hub copy; read it from files (eval.source: files)")
+    return str(Path(hub) / task.hub_id) if hub else task.hub_id
+
+
+def hub_documents(task: Task, hub: str) -> tuple[list[dict], list[dict], str]:
+    """The scored documents, the few-shot pool and where the pool came from, read from the Hub."""
+    from eval.tasks import hub_rows
+
+    source = hub_source(task, hub)
+    configs = task.hub_configs or (task.hub_config,)
+    rows = [row for config in configs for row in hub_rows(source, config, task.hub_split)]
+    docs = task.from_hub(rows, f"{task.hub_id} {task.hub_split}")
+    if not task.num_fewshot:
+        return docs, [], "none (0-shot)"
+    if task.hub_fewshot_split:
+        split = task.hub_fewshot_split
+        pool = task.from_hub(hub_rows(source, task.hub_config, split), f"{task.hub_id} {split}")
+        return docs, pool, f"{task.hub_id} {task.hub_config or ''} {split}".replace("  ", " ")
+    return docs, docs, f"{task.hub_id} {task.hub_split} (other questions)"
+
+
+def prepare_task(
+    task: Task, data_dir: Path, tasks_dir: Path, limit: int = 0, hub: str | None = None
+) -> PreparedTask:
+    """Read the task's files (or its Hub copy), write its documents and lm-eval YAML under `tasks_dir`.
+
+    hub: None reads the files under data_dir; "" the Hub itself; a directory, a local mirror of the
+    Hub with one OWNER/NAME folder per dataset.
+    """
     if task.subjects:
-        return prepare_group(task, data_dir, tasks_dir, limit)
-    all_docs = task.read(data_dir / task.test)
+        return prepare_group(task, data_dir, tasks_dir, limit, hub)
+    if hub is not None:
+        all_docs, pool, fewshot_source = hub_documents(task, hub)
+    else:
+        all_docs, pool, fewshot_source = file_documents(task, data_dir)
     docs = all_docs[:limit] if limit else all_docs
     directory = tasks_dir / task.name
     directory.mkdir(parents=True, exist_ok=True)
     files = {"test": write_docs(directory / "test.jsonl", docs)}
-    fewshot_path = data_dir / task.fewshot if task.fewshot else None
-    pool: list[dict] = []
-    if task.num_fewshot and fewshot_path is not None and fewshot_path.is_file():
-        pool, fewshot_source = task.read(fewshot_path), str(task.fewshot)
-    elif task.num_fewshot:
-        # The whole scored file is the pool; lm-eval's sampler leaves out the question being asked.
-        pool = all_docs
-        missing = f"{task.fewshot} not found" if task.fewshot else "no few-shot file"
-        fewshot_source = f"{task.test} (other questions; {missing})"
-    else:
-        fewshot_source = "none (0-shot)"
     if task.num_fewshot:
         needed = task.num_fewshot + (pool is all_docs)
         if len(pool) < needed:
@@ -126,6 +155,19 @@ def prepare_task(task: Task, data_dir: Path, tasks_dir: Path, limit: int = 0) ->
     for path in files.values():
         data.update(path.read_bytes())
     return PreparedTask(task, yaml_path, len(docs), fewshot_source, prompt[:16], data.hexdigest()[:16])
+
+
+def file_documents(task: Task, data_dir: Path) -> tuple[list[dict], list[dict], str]:
+    """The scored documents, the few-shot pool and where the pool came from, read from files."""
+    all_docs = task.read(data_dir / task.test)
+    if not task.num_fewshot:
+        return all_docs, [], "none (0-shot)"
+    fewshot_path = data_dir / task.fewshot if task.fewshot else None
+    if fewshot_path is not None and fewshot_path.is_file():
+        return all_docs, task.read(fewshot_path), str(task.fewshot)
+    # The whole scored file is the pool; lm-eval's sampler leaves out the question being asked.
+    missing = f"{task.fewshot} not found" if task.fewshot else "no few-shot file"
+    return all_docs, all_docs, f"{task.test} (other questions; {missing})"
 
 
 def write_docs(path: Path, docs: list[dict]) -> Path:

@@ -256,13 +256,14 @@ def check_staged(output: Path, model_dir: Path) -> tuple[float, str]:
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    device = "cuda" if torch.cuda.is_available() else "cpu"
     tokenizer = AutoTokenizer.from_pretrained(output)
-    probe = tokenizer(PROBE, return_tensors="pt")
+    probe = tokenizer(PROBE, return_tensors="pt").to(device)
     with torch.no_grad():
-        source = AutoModelForCausalLM.from_pretrained(model_dir, dtype="auto")
+        source = AutoModelForCausalLM.from_pretrained(model_dir, dtype="auto").to(device)
         expected = source(**probe).logits.float()
-        del source
-        staged = AutoModelForCausalLM.from_pretrained(output, dtype="auto")
+        del source  # one model in memory at a time
+        staged = AutoModelForCausalLM.from_pretrained(output, dtype="auto").to(device)
         got = staged(**probe).logits.float()
         diff = float((expected - got).abs().max())
         prompt = tokenizer.apply_chat_template(
@@ -270,7 +271,7 @@ def check_staged(output: Path, model_dir: Path) -> tuple[float, str]:
             add_generation_prompt=True,
             return_dict=True,
             return_tensors="pt",
-        )
+        ).to(device)
         out = staged.generate(**prompt, max_new_tokens=16)
     new_tokens = out[0, prompt["input_ids"].shape[1] :]
     if len(new_tokens) == 0:

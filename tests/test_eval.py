@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -64,7 +65,7 @@ def test_prepared_task_records_fewshot_source_and_hashes(tmp_path):
     tasks = all_tasks()
     kmmlu = prepare_task(tasks["kmmlu"], EVAL, tmp_path, limit=10)
     assert kmmlu.documents == 10 and kmmlu.members == ("kmmlu_criminal_law",)
-    assert "dev files for 0" in kmmlu.fewshot_source  # no dev file in the sample
+    assert "own dev pools for 0" in kmmlu.fewshot_source  # no dev file in the sample
     pool = (tmp_path / "kmmlu" / "kmmlu_criminal_law" / "fewshot.jsonl").read_text().splitlines()
     assert len(pool) == 200  # the whole test file; lm-eval leaves out the question asked
     commongen = prepare_task(tasks["ko_commongen_v2"], EVAL, tmp_path, limit=10)
@@ -285,3 +286,142 @@ def test_kmmlu_subjects_get_their_own_dev_shots_and_micro_and_macro_means(tmp_pa
     assert got["acc"] == pytest.approx(right / total, abs=1e-6)
     assert got["acc_macro"] == pytest.approx(np.mean(per_subject), abs=1e-6)
     assert got["n_shot"] == 5 and got["subjects"] == 3
+
+
+def write_hub_copy(root: Path, repo: str, configs: dict[str, dict[str, list[dict]]]) -> None:
+    """A local dataset in a Hub repository's layout: JSONL per config and split, README configs."""
+    lines = ["---", "configs:"]
+    for config, splits in configs.items():
+        lines += [f"- config_name: {config}", "  data_files:"]
+        for split, rows in splits.items():
+            path = root / repo / config / f"{split}.jsonl"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+            lines += [f"  - split: {split}", f"    path: {config}/{split}.jsonl"]
+    (root / repo / "README.md").write_text("\n".join([*lines, "---", ""]), encoding="utf-8")
+
+
+def test_hub_copies_give_the_same_documents_as_the_files(tmp_path):
+    """The real files rewritten in their Hub datasets' schemas (KoBEST's differs: label 0/1, other
+    columns) and read back through `datasets` from a local mirror: every task's documents, few-shot
+    pools included, equal the ones read from the files."""
+    import csv
+
+    from eval.tasks import parse_bool
+
+    def tsv(name):
+        with open(EVAL / "kobest" / name / "test.tsv", encoding="utf-8", newline="") as f:
+            return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[:40]
+
+    mirror = tmp_path / "mirror"
+    write_hub_copy(
+        mirror,
+        "skt/kobest_v1",
+        {
+            "boolq": {
+                "test": [
+                    {"paragraph": r["Text"], "question": r["Question"], "label": parse_bool(r["Answer"], "")}
+                    for r in tsv("BoolQ")
+                ]
+            },
+            "copa": {
+                "test": [
+                    {
+                        "premise": r["sentence"],
+                        "question": r["question"],
+                        "alternative_1": r["1"],
+                        "alternative_2": r["2"],
+                        "label": int(r["Answer"]) - 1,
+                    }
+                    for r in tsv("COPA")
+                ]
+            },
+            "hellaswag": {
+                "test": [
+                    {
+                        "context": r["context"],
+                        **{f"ending_{i}": r[f"choice{i}"] for i in range(1, 5)},
+                        "label": int(r["label"]),
+                    }
+                    for r in tsv("HellaSwag")
+                ]
+            },
+            "sentineg": {
+                "test": [{"sentence": r["Text"], "label": int(r["Label"])} for r in tsv("SentiNeg")]
+            },
+            "wic": {
+                "test": [
+                    {
+                        "word": r["Target"],
+                        "context_1": r["SENTENCE1"],
+                        "context_2": r["SENTENCE2"],
+                        "label": parse_bool(r["ANSWER"], ""),
+                    }
+                    for r in tsv("WiC")
+                ]
+            },
+        },
+    )
+    kmmlu = json.loads((EVAL / "kmmlu" / "criminal_law_test.json").read_text(encoding="utf-8"))[:30]
+    history = {
+        s: json.loads((DEMO / "kmmlu" / f"korean_history_{s}.json").read_text()) for s in ("test", "dev")
+    }
+    write_hub_copy(
+        mirror,
+        "HAERAE-HUB/KMMLU",
+        {"Criminal-Law": {"test": kmmlu, "dev": kmmlu[:5]}, "Korean-History": history},
+    )
+    commongen = EVAL / "ko_commongen_v2"
+    write_hub_copy(
+        mirror,
+        "nlpai-lab/ko_commongen_v2",
+        {
+            "default": {
+                s: [json.loads(x) for x in (commongen / f).read_text().splitlines()[:40]]
+                for s, f in (("test", "korean_commongen_v2_847_shuffled.jsonl"), ("train", "v2_5shot.jsonl"))
+            }
+        },
+    )
+    haerae = [
+        json.loads(x) for p in sorted((DEMO / "haerae").glob("*.jsonl")) for x in p.read_text().splitlines()
+    ]
+    subsets = ("general_knowledge", "history", "loan_words", "rare_words", "standard_nomenclature")
+    write_hub_copy(
+        mirror, "HAERAE-HUB/HAE_RAE_BENCH", {c: {"test": haerae[i::5]} for i, c in enumerate(subsets)}
+    )
+    click = json.loads((DEMO / "click" / "click_demo.json").read_text(encoding="utf-8"))
+    write_hub_copy(mirror, "EunsuKim/CLIcK", {"default": {"train": click}})
+
+    def docs(directory: Path, name: str) -> list[dict]:
+        return [json.loads(x) for x in (directory / name).read_text(encoding="utf-8").splitlines()]
+
+    tasks = all_tasks()
+    for name in (
+        "kobest_boolq",
+        "kobest_copa",
+        "kobest_hellaswag",
+        "kobest_sentineg",
+        "kobest_wic",
+        "ko_commongen_v2",
+        "click",
+    ):
+        data = DEMO if name == "click" else EVAL
+        from_files = prepare_task(tasks[name], data, tmp_path / "files", limit=40)
+        from_hub = prepare_task(tasks[name], data, tmp_path / "hub", limit=40, hub=str(mirror))
+        for split in ("test.jsonl", *(("fewshot.jsonl",) if tasks[name].num_fewshot else ())):
+            assert docs(tmp_path / "hub" / name, split) == docs(tmp_path / "files" / name, split), (
+                name,
+                split,
+            )
+        assert from_hub.data_sha256 == from_files.data_sha256, name
+    hub = prepare_task(tasks["haerae"], DEMO, tmp_path / "hub", hub=str(mirror))
+    assert hub.documents == len(haerae) == 6
+    assert sorted(map(json.dumps, docs(tmp_path / "hub" / "haerae", "test.jsonl"))) == sorted(
+        map(json.dumps, tasks["haerae"].read(DEMO / "haerae"))
+    )
+    group = prepare_task(tasks["kmmlu"], EVAL, tmp_path / "hub", hub=str(mirror))
+    assert group.members == ("kmmlu_criminal_law", "kmmlu_korean_history") and group.documents == 30 + 6
+    pool = docs(tmp_path / "hub" / "kmmlu" / "kmmlu_korean_history", "fewshot.jsonl")
+    assert pool == tasks["kmmlu"].read(DEMO / "kmmlu" / "korean_history_dev.json")
+    with pytest.raises(TaskDataError, match="no public Hub copy|has no Hub copy"):
+        prepare_task(tasks["ko_arc"], EVAL, tmp_path / "hub", hub=str(mirror))

@@ -40,6 +40,13 @@ class Task:
     title: str = ""
     hub_id: str = ""
     hub_config: str | None = None
+    # The Hub copy (eval.source: hub): rows -> documents (its schema may differ from the files':
+    # KoBEST's does; None: no Hub copy), the split scored, the few-shot split, and several configs
+    # read as one task (HAE-RAE's subsets).
+    from_hub: Callable[[list[dict], str], list[dict]] | None = None
+    hub_split: str = "test"
+    hub_fewshot_split: str | None = None
+    hub_configs: tuple[str, ...] = ()
     # A task of several subjects (KMMLU): given the directory `test`, the subject -> (test file,
     # few-shot file or None) map. Each subject is its own lm-eval task with its own few-shot pool,
     # grouped: the headline is the mean over all questions (micro), acc_macro the mean of subjects.
@@ -93,6 +100,27 @@ def read_records(path: Path) -> list[dict]:
     else:
         records = read_json_records(path)
     return records
+
+
+def hub_rows(source: str, config: str | None, split: str) -> list[dict]:
+    """Rows of a Hub dataset, or of a local copy in a Hub repository's layout, through `datasets`
+    (cached; HF_HUB_OFFLINE=1 reads the cache only)."""
+    from datasets import load_dataset
+
+    try:
+        return load_dataset(source, config, split=split).to_list()
+    except (FileNotFoundError, ValueError, ConnectionError) as exc:
+        raise TaskDataError(f"{source} ({config or 'default'}, {split}): {exc}") from None
+
+
+def hub_configs(source: str) -> list[str]:
+    """The configs (subjects) of a Hub dataset or of its local copy."""
+    from datasets import get_dataset_config_names
+
+    try:
+        return get_dataset_config_names(source)
+    except (FileNotFoundError, ValueError, ConnectionError) as exc:
+        raise TaskDataError(f"{source}: {exc}") from None
 
 
 def require_fields(record: dict, fields: tuple[str, ...], where: str) -> None:

@@ -13,9 +13,14 @@ LETTERS = ["A", "B", "C", "D", "E"]
 
 
 def read(path: Path) -> list[dict]:
+    return parse(read_records(path), str(path))
+
+
+def parse(records: list[dict], source: str) -> list[dict]:
+    """Rows with id, paragraph, question, choices, answer: the files' and the Hub copy's schema alike."""
     docs = []
-    for n, r in enumerate(read_records(path)):
-        where = f"{path}: record {n}"
+    for n, r in enumerate(records):
+        where = f"{source}: record {n}"
         require_fields(r, ("id", "question", "choices", "answer"), where)
         options = list(r["choices"])
         letters = LETTERS if "CSAT" in r["id"] else LETTERS[:4]
@@ -45,4 +50,6 @@ TASK = Task(
     read,
     title="CLIcK",
     hub_id="EunsuKim/CLIcK",
+    from_hub=parse,
+    hub_split="train",  # the Hub copy's only split
 )

@@ -14,12 +14,17 @@ CHOICES = ["(A)", "(B)", "(C)", "(D)", "(E)"]
 
 
 def read(path: Path) -> list[dict]:
+    return parse(read_records(path), str(path))
+
+
+def parse(records: list[dict], source: str) -> list[dict]:
+    """Rows with query and answer: the files' and the Hub copy's schema alike."""
     docs = []
-    for n, r in enumerate(read_records(path)):
-        require_fields(r, ("query", "answer"), f"{path}: record {n}")
+    for n, r in enumerate(records):
+        require_fields(r, ("query", "answer"), f"{source}: record {n}")
         answer = str(r["answer"]).strip()
         if answer not in CHOICES:
-            raise TaskDataError(f"{path}: record {n}: answer {answer!r} is not one of (A)-(E)")
+            raise TaskDataError(f"{source}: record {n}: answer {answer!r} is not one of (A)-(E)")
         docs.append({"query": r["query"], "choices": CHOICES, "gold": CHOICES.index(answer)})
     return docs
 
@@ -32,4 +37,7 @@ TASK = Task(
     read,
     title="HAE-RAE Bench",
     hub_id="HAERAE-HUB/HAE_RAE_BENCH",
+    from_hub=parse,
+    # lm-eval's haerae group: these five subsets.
+    hub_configs=("general_knowledge", "history", "loan_words", "rare_words", "standard_nomenclature"),
 )

@@ -33,9 +33,14 @@ def subjects(directory: Path) -> dict[str, tuple[Path, Path | None]]:
 
 
 def read(path: Path) -> list[dict]:
+    return parse(read_records(path), str(path))
+
+
+def parse(records: list[dict], source: str) -> list[dict]:
+    """Rows with question, A-D and answer 1-4: the files' and the Hub copy's schema alike."""
     docs = []
-    for n, r in enumerate(read_records(path)):
-        where = f"{path}: record {n}"
+    for n, r in enumerate(records):
+        where = f"{source}: record {n}"
         require_fields(r, ("question", "answer", "A", "B", "C", "D"), where)
         if str(r["answer"]).strip() not in ("1", "2", "3", "4"):
             raise TaskDataError(f"{where}: answer {r['answer']!r} is not 1-4")
@@ -58,4 +63,6 @@ TASK = Task(
     title="KMMLU",
     hub_id="HAERAE-HUB/KMMLU",
     subjects=subjects,
+    from_hub=parse,
+    hub_fewshot_split="dev",
 )

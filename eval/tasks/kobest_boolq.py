@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from eval.tasks import Task, parse_bool, read_tsv
+from eval.tasks import Task, parse_bool, read_tsv, require_fields
 
 
 def read(path: Path) -> list[dict]:
@@ -17,6 +17,20 @@ def read(path: Path) -> list[dict]:
     ]
 
 
+def from_hub(rows: list[dict], where: str) -> list[dict]:
+    """skt/kobest_v1 boolq rows: paragraph, question, label 0/1."""
+    for n, r in enumerate(rows):
+        require_fields(r, ("paragraph", "question", "label"), f"{where} row {n}")
+    return [
+        {
+            "query": f"{r['paragraph']} 질문: {r['question']} 답변: ",
+            "choices": ["아니오", "예"],
+            "gold": int(r["label"]),
+        }
+        for r in rows
+    ]
+
+
 TASK = Task(
     "kobest_boolq",
     "kobest/BoolQ/test.tsv",
@@ -28,4 +42,5 @@ TASK = Task(
     title="KoBEST BoolQ",
     hub_id="skt/kobest_v1",
     hub_config="boolq",
+    from_hub=from_hub,
 )

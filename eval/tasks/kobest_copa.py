@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from eval.tasks import Task, TaskDataError, read_tsv
+from eval.tasks import Task, TaskDataError, read_tsv, require_fields
 
 CONNECTORS = {"원인": " 왜냐하면", "결과": " 그래서"}
 
@@ -17,9 +17,28 @@ def read(path: Path) -> list[dict]:
             )
         docs.append(
             {
-                "query": f"{r['sentence']}{CONNECTORS[r['question'].strip()]}",
+                # lm-eval writes f"{premise} {connector}" and the connector starts with a space: two.
+                "query": f"{r['sentence']} {CONNECTORS[r['question'].strip()]}",
                 "choices": [r["1"], r["2"]],
                 "gold": int(r["Answer"]) - 1,
+            }
+        )
+    return docs
+
+
+def from_hub(rows: list[dict], where: str) -> list[dict]:
+    """skt/kobest_v1 copa rows: premise, question, alternative_1, alternative_2, label 0/1."""
+    docs = []
+    for n, r in enumerate(rows):
+        fields = ("premise", "question", "alternative_1", "alternative_2", "label")
+        require_fields(r, fields, f"{where} row {n}")
+        if r["question"].strip() not in CONNECTORS:
+            raise TaskDataError(f"{where} row {n}: question {r['question']!r} not understood")
+        docs.append(
+            {
+                "query": f"{r['premise']} {CONNECTORS[r['question'].strip()]}",
+                "choices": [r["alternative_1"], r["alternative_2"]],
+                "gold": int(r["label"]),
             }
         )
     return docs
@@ -36,4 +55,6 @@ TASK = Task(
     title="KoBEST COPA",
     hub_id="skt/kobest_v1",
     hub_config="copa",
+    version="2",  # 2: two spaces before the connector, as lm-eval
+    from_hub=from_hub,
 )

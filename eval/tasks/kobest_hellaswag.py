@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from eval.tasks import Task, read_tsv
+from eval.tasks import Task, read_tsv, require_fields
 
 
 def read(path: Path) -> list[dict]:
@@ -11,6 +11,21 @@ def read(path: Path) -> list[dict]:
         {
             "query": f"문장: {r['context']}",
             "choices": [r[f"choice{i}"] for i in range(1, 5)],
+            "gold": int(r["label"]),
+        }
+        for r in rows
+    ]
+
+
+def from_hub(rows: list[dict], where: str) -> list[dict]:
+    """skt/kobest_v1 hellaswag rows: context, ending_1..ending_4, label."""
+    fields = ("context", "ending_1", "ending_2", "ending_3", "ending_4", "label")
+    for n, r in enumerate(rows):
+        require_fields(r, fields, f"{where} row {n}")
+    return [
+        {
+            "query": f"문장: {r['context']}",
+            "choices": [r[f"ending_{i}"] for i in range(1, 5)],
             "gold": int(r["label"]),
         }
         for r in rows
@@ -28,4 +43,5 @@ TASK = Task(
     title="KoBEST HellaSwag",
     hub_id="skt/kobest_v1",
     hub_config="hellaswag",
+    from_hub=from_hub,
 )

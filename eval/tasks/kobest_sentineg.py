@@ -7,13 +7,23 @@ The train file has only Text and Label.
 
 from pathlib import Path
 
-from eval.tasks import Task, read_tsv
+from eval.tasks import Task, read_tsv, require_fields
 
 
 def read(path: Path) -> list[dict]:
     rows = read_tsv(path, ("Text", "Label"))
     return [
         {"query": f"문장: {r['Text']} 긍부정:", "choices": ["부정", "긍정"], "gold": int(r["Label"])}
+        for r in rows
+    ]
+
+
+def from_hub(rows: list[dict], where: str) -> list[dict]:
+    """skt/kobest_v1 sentineg rows: sentence, label."""
+    for n, r in enumerate(rows):
+        require_fields(r, ("sentence", "label"), f"{where} row {n}")
+    return [
+        {"query": f"문장: {r['sentence']} 긍부정:", "choices": ["부정", "긍정"], "gold": int(r["label"])}
         for r in rows
     ]
 
@@ -29,4 +39,5 @@ TASK = Task(
     title="KoBEST SentiNeg",
     hub_id="skt/kobest_v1",
     hub_config="sentineg",
+    from_hub=from_hub,
 )
