@@ -2,11 +2,12 @@
 
 Each --model (NAME=DIR, or DIR named by its folder) is scored on every task in eval.tasks by
 log-likelihood of each choice through lm-evaluation-harness (eval/harness.py), on the files under
-eval.data_dir. Scores never normalise by token count (vocabulary extension changes it): acc,
-acc_norm (by characters), acc_bytes, and macro F1 for KoBEST. With --bpc-text, each model's bits
-per character on that Korean text are reported too. Outputs: OUTPUT/leaderboard.md (models by
-tasks, average, deltas against the first model), OUTPUT/results.json (every number with task
-version, prompt and data hashes, n-shot, seed, model path and dtype) and the metrics file.
+eval.data_dir or, with eval.source hub, the benchmarks' Hub datasets. Scores never normalise by
+token count (vocabulary extension changes it): acc, acc_norm (by characters), acc_bytes, macro F1
+for KoBEST, MC2 for TruthfulQA. With --bpc-text, each model's bits per character on that Korean
+text are reported too. Outputs: OUTPUT/leaderboard.md (models by tasks, average, deltas against
+the first model), OUTPUT/results.json (every number with task version, prompt and data hashes,
+n-shot, averaging, seed, model path and dtype) and the metrics file.
 """
 
 from __future__ import annotations

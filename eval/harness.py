@@ -2,8 +2,9 @@
 
 Each task's documents are written as JSONL under OUTPUT/tasks/<task>/ beside an lm-eval task YAML
 that reads them (dataset_path: json), so lm-eval's own request building, batching and metrics
-(acc, acc_norm by characters, acc_bytes, macro F1) produce the numbers, with its default task
-registry left out (`include_defaults=False`): nothing is fetched from the Hub.
+(acc, acc_norm by characters, acc_bytes, macro F1, MC2) produce the numbers, with its default
+task registry left out (`include_defaults=False`). The documents come from the benchmarks' files,
+or with eval.source hub from their Hub datasets through `datasets` (or a local mirror of them).
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def hub_documents(task: Task, hub: str) -> tuple[list[dict], list[dict], str]:
     if task.hub_fewshot_split:
         split = task.hub_fewshot_split
         pool = task.from_hub(hub_rows(source, task.hub_config, split), f"{task.hub_id} {split}")
-        return docs, pool, f"{task.hub_id} {task.hub_config or ''} {split}".replace("  ", " ")
+        return docs, pool, " ".join(filter(None, (task.hub_id, task.hub_config, split)))
     return docs, docs, f"{task.hub_id} {task.hub_split} (other questions)"
 
 

@@ -83,7 +83,7 @@ def publish_model(
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()
-    token = hub_token() if config.push else None
+    token = hub_token()
     if config.push:
         check_push_access(config, token)
     if not (model_dir / "config.json").is_file():
@@ -99,7 +99,7 @@ def publish_model(
     origin = provenance(project)
 
     prepare_output(output)
-    shards = stage_weights(model_dir, output, config.max_shard_size)
+    shards, expected = stage_weights(model_dir, output, config.max_shard_size)
     stage_tokenizer(model_dir, output)
     write_generation_config(model_dir, output, params)
     if config.include_adapter:
@@ -108,9 +108,9 @@ def publish_model(
     title = config.model_name or (config.repo_id.split("/")[-1] if config.repo_id else output.name)
     card = build_card(config, params, title, model_dir, record, metrics, origin)
     (output / "README.md").write_text(str(card.text), encoding="utf-8")
-    diff, sample = check_staged(output, model_dir)
+    diff, sample = check_staged(output, expected)
 
-    leaks = files_containing(output, hub_token())
+    leaks = files_containing(output, token)
     if leaks:  # paranoia that costs a read of the folder: a token must never leave this way
         raise StageError(f"staged files contain the Hugging Face token: {', '.join(leaks)}; nothing pushed")
     files = staged_files(output)
@@ -191,14 +191,23 @@ def prepare_output(output: Path) -> None:
     (output / MARKER).write_text("staged by ko-publish; cleared by the next run\n")
 
 
-def stage_weights(model_dir: Path, output: Path, max_shard_size: str) -> int:
-    """The weights as safetensors shards of at most max_shard_size, in the dtype they were saved in."""
-    from transformers import AutoModelForCausalLM
+def stage_weights(model_dir: Path, output: Path, max_shard_size: str):
+    """The weights as safetensors shards of at most max_shard_size, in the dtype they were saved in.
+
+    Returns the shard count and the source model's logits on PROBE, for check_staged: the model is
+    loaded once, for both.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype="auto")
     model.save_pretrained(output, max_shard_size=max_shard_size)
-    del model
-    return len(list(output.glob("*.safetensors")))
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    probe = AutoTokenizer.from_pretrained(model_dir)(PROBE, return_tensors="pt").to(device)
+    with torch.no_grad():
+        expected = model.to(device)(**probe).logits.float()
+    del model  # one model in memory at a time
+    return len(list(output.glob("*.safetensors"))), expected
 
 
 def stage_tokenizer(model_dir: Path, output: Path) -> None:
@@ -251,8 +260,9 @@ def write_training_params(output: Path, params: Params) -> None:
     )
 
 
-def check_staged(output: Path, model_dir: Path) -> tuple[float, str]:
-    """Load the staged folder as a user would: its logits against the source's, and a chat answer."""
+def check_staged(output: Path, expected) -> tuple[float, str]:
+    """Load the staged folder as a user would: its logits on PROBE against the source's (`expected`),
+    and a chat answer."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -260,9 +270,6 @@ def check_staged(output: Path, model_dir: Path) -> tuple[float, str]:
     tokenizer = AutoTokenizer.from_pretrained(output)
     probe = tokenizer(PROBE, return_tensors="pt").to(device)
     with torch.no_grad():
-        source = AutoModelForCausalLM.from_pretrained(model_dir, dtype="auto").to(device)
-        expected = source(**probe).logits.float()
-        del source  # one model in memory at a time
         staged = AutoModelForCausalLM.from_pretrained(output, dtype="auto").to(device)
         got = staged(**probe).logits.float()
         diff = float((expected - got).abs().max())

@@ -15,6 +15,23 @@ from tests.conftest import REPO, SHARED, shared_path
 EVAL = SHARED / "eval"
 
 
+def byte_count_lm():
+    """An lm-eval LM whose log-likelihood of a continuation is minus its UTF-8 byte count."""
+    from lm_eval.api.model import LM
+
+    class ByteCountLM(LM):
+        def loglikelihood(self, requests, disable_tqdm=False):
+            return [(-float(len(r.args[1].encode("utf-8"))), False) for r in requests]
+
+        def loglikelihood_rolling(self, requests, disable_tqdm=False):
+            raise NotImplementedError
+
+        def generate_until(self, requests, disable_tqdm=False):
+            raise NotImplementedError
+
+    return ByteCountLM()
+
+
 def lines(path) -> int:
     return sum(1 for _ in open(path, encoding="utf-8"))
 
@@ -78,23 +95,12 @@ def test_scores_equal_a_hand_computation_for_known_loglikelihoods(tmp_path):
     """An LM whose log-likelihood of a continuation is minus its UTF-8 byte count: every metric's
     prediction is then known in advance, so acc, acc_norm (characters), acc_bytes and macro F1 are
     checked exactly against lm-eval's output."""
-    from lm_eval.api.model import LM
     from sklearn.metrics import f1_score
-
-    class ByteCountLM(LM):
-        def loglikelihood(self, requests, disable_tqdm=False):
-            return [(-float(len(r.args[1].encode("utf-8"))), False) for r in requests]
-
-        def loglikelihood_rolling(self, requests, disable_tqdm=False):
-            raise NotImplementedError
-
-        def generate_until(self, requests, disable_tqdm=False):
-            raise NotImplementedError
 
     tasks = all_tasks()
     names = ("kobest_copa", "kobest_hellaswag", "ko_commongen_v2")
     prepared = [prepare_task(tasks[n], EVAL, tmp_path, limit=60) for n in names]
-    scores = score_tasks(ByteCountLM(), prepared, tmp_path, seed=1234)
+    scores = score_tasks(byte_count_lm(), prepared, tmp_path, seed=1234)
     for p in prepared:
         docs = [json.loads(line) for line in (tmp_path / p.task.name / "test.jsonl").read_text().splitlines()]
         gold = np.array([d["gold"] for d in docs])
@@ -197,25 +203,14 @@ def test_new_tasks_score_as_a_hand_computation_mc2_included(tmp_path):
     import dataclasses
     import math
 
-    from lm_eval.api.model import LM
     from lm_eval.tasks.truthfulqa.utils import process_results_mc2
-
-    class ByteCountLM(LM):
-        def loglikelihood(self, requests, disable_tqdm=False):
-            return [(-float(len(r.args[1].encode("utf-8"))), False) for r in requests]
-
-        def loglikelihood_rolling(self, requests, disable_tqdm=False):
-            raise NotImplementedError
-
-        def generate_until(self, requests, disable_tqdm=False):
-            raise NotImplementedError
 
     tasks = all_tasks()
     prepared = [prepare_task(tasks[n], DEMO, tmp_path) for n in ("haerae", "click")]
     for name in ("ko_arc", "ko_hellaswag", "ko_mmlu", "ko_truthfulqa_mc1", "ko_truthfulqa_mc2"):
         task = dataclasses.replace(tasks[name], num_fewshot=min(tasks[name].num_fewshot, 2))
         prepared.append(prepare_task(task, ASSETS, tmp_path))
-    scores = score_tasks(ByteCountLM(), prepared, tmp_path, seed=1234)
+    scores = score_tasks(byte_count_lm(), prepared, tmp_path, seed=1234)
     for p in prepared:
         docs = [json.loads(line) for line in (tmp_path / p.task.name / "test.jsonl").read_text().splitlines()]
         ll = [[-len((" " + c).encode()) for c in d["choices"]] for d in docs]
@@ -243,18 +238,6 @@ def test_kmmlu_subjects_get_their_own_dev_shots_and_micro_and_macro_means(tmp_pa
     makes every subject's accuracy known, so micro (lm-eval's group) and macro are checked exactly."""
     import csv
 
-    from lm_eval.api.model import LM
-
-    class ByteCountLM(LM):
-        def loglikelihood(self, requests, disable_tqdm=False):
-            return [(-float(len(r.args[1].encode("utf-8"))), False) for r in requests]
-
-        def loglikelihood_rolling(self, requests, disable_tqdm=False):
-            raise NotImplementedError
-
-        def generate_until(self, requests, disable_tqdm=False):
-            raise NotImplementedError
-
     kmmlu = all_tasks()["kmmlu"]
     data = tmp_path / "data" / "kmmlu"
     data.mkdir(parents=True)
@@ -275,7 +258,7 @@ def test_kmmlu_subjects_get_their_own_dev_shots_and_micro_and_macro_means(tmp_pa
     assert prepared.members == ("kmmlu_korean_geography", "kmmlu_criminal_law", "kmmlu_korean_history")
     pool = tmp_path / "tasks" / "kmmlu" / "kmmlu_korean_history" / "fewshot.jsonl"
     assert len(pool.read_text().splitlines()) == 5  # the dev file, not the test file
-    got = score_tasks(ByteCountLM(), [prepared], tmp_path / "tasks", seed=1234)["kmmlu"]
+    got = score_tasks(byte_count_lm(), [prepared], tmp_path / "tasks", seed=1234)["kmmlu"]
     per_subject, total, right = [], 0, 0
     for member in prepared.members:
         docs = [json.loads(line) for line in (tmp_path / "tasks" / "kmmlu" / member / "test.jsonl").open()]

@@ -4,6 +4,7 @@ huggingface_hub's real upload code reaches a local stand-in for the Hub."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import subprocess
@@ -289,24 +290,18 @@ def test_missing_eval_results_and_metrics_are_named(demo_base, tmp_path):
     from pipeline.config import Params
     from pipeline.publish import publish_model
 
-    config = PublishConfig(include_adapter=False)
+    run = functools.partial(
+        publish_model,
+        PublishConfig(include_adapter=False),
+        Params(),
+        demo_base,
+        tmp_path / "out",
+        eval_results=tmp_path / "r.json",
+        pipeline_metrics=tmp_path,
+    )
     with pytest.raises(StageError, match="no such file; run ko-eval"):
-        publish_model(
-            config,
-            Params(),
-            demo_base,
-            tmp_path / "out",
-            eval_results=tmp_path / "r.json",
-            pipeline_metrics=tmp_path,
-        )
+        run()
     (tmp_path / "r.json").write_text(json.dumps({"models": {}, "tasks": {}}))
     with pytest.raises(StageError, match=r"clean.json: not found; the card quotes it \(run the clean stage"):
-        publish_model(
-            config,
-            Params(),
-            demo_base,
-            tmp_path / "out",
-            eval_results=tmp_path / "r.json",
-            pipeline_metrics=tmp_path,
-        )
+        run()
     assert not (tmp_path / "out").exists()
