@@ -3,6 +3,14 @@
     python bench/clean.py neardup      # injected copies edited by 1-10% of their words
     python bench/clean.py pii          # ../shared/data/pii/eval_corpus.jsonl
     python bench/clean.py throughput   # ko-clean vs datatrove's stock pipeline, same files, same run
+    python bench/clean.py memory       # peak RSS of ko-clean on a ~1 GB corpus (--gb)
+
+datatrove's Korean word tokenizer asks kiwi for its "sbg" model, which kiwipiepy_model ships only
+up to 0.21 (later models cannot load it). For the throughput anchor, install that pair beside the
+project and point --kiwi at it:
+
+    pip install --target .bench-kiwi --no-deps kiwipiepy==0.21.0 kiwipiepy_model==0.21.0
+    python bench/clean.py throughput --kiwi .bench-kiwi
 
 Each prints its figures and a JSON line; record them in bench/RESULTS.md.
 """
@@ -139,8 +147,8 @@ def pii(args) -> dict:
     return result
 
 
-def throughput_corpus(folder: Path, repeat: int) -> Path:
-    """All four shared corpora as one JSONL (text field "text"), `repeat` times with distinct ids."""
+def shared_documents() -> list[str]:
+    """The texts of all four shared corpora, in a fixed order."""
     docs = []
     for path in sorted((SHARED / "corpus/nsmc_raw").glob("*.json")):
         docs += [r["review"] for r in json.loads(path.read_text(encoding="utf-8"))]
@@ -148,13 +156,28 @@ def throughput_corpus(folder: Path, repeat: int) -> Path:
     docs += (SHARED / "corpus/boddari_wikinews/wikinews.txt").read_text().split("\n\n")
     with open(SHARED / "corpus/petitions_2019/petitions_2019-08.jsonl", encoding="utf-8") as f:
         docs += [json.loads(line)["content"] for line in f]
-    path = folder / "corpus.jsonl"
-    with open(path, "w", encoding="utf-8") as f:
-        for r in range(repeat):
-            for i, text in enumerate(docs):
-                if text.strip():
-                    f.write(json.dumps({"id": f"{r}-{i}", "text": text}, ensure_ascii=False) + "\n")
-    return path
+    return [text for text in docs if text.strip()]
+
+
+def write_parts(folder: Path, records, parts: int) -> list[Path]:
+    """Deals RECORDS ({"id", "text"}) round-robin into PARTS JSONL files: both pipelines give
+    each task whole files, so one file would keep all but one worker idle."""
+    paths = [folder / f"part-{k:03d}.jsonl" for k in range(parts)]
+    files = [open(path, "w", encoding="utf-8") for path in paths]
+    try:
+        for n, record in enumerate(records):
+            files[n % parts].write(json.dumps(record, ensure_ascii=False) + "\n")
+    finally:
+        for f in files:
+            f.close()
+    return paths
+
+
+def throughput_corpus(folder: Path, repeat: int, parts: int) -> list[Path]:
+    """All four shared corpora, `repeat` times with distinct ids, in PARTS files."""
+    docs = shared_documents()
+    records = ({"id": f"{r}-{i}", "text": text} for r in range(repeat) for i, text in enumerate(docs))
+    return write_parts(folder, records, parts)
 
 
 def run_datatrove_stock(corpus: Path, work: Path, tasks: int, workers: int) -> float:
@@ -192,7 +215,7 @@ def run_datatrove_stock(corpus: Path, work: Path, tasks: int, workers: int) -> f
     a = ex(
         "filter",
         [
-            JsonlReader(str(corpus.parent)),
+            JsonlReader(str(corpus)),
             GopherRepetitionFilter(language=lang),
             GopherQualityFilter(language=lang),
             PIIFormatter(),
@@ -232,19 +255,31 @@ def run_datatrove_stock(corpus: Path, work: Path, tasks: int, workers: int) -> f
     return time.perf_counter() - started
 
 
+def use_side_packages(folder: str) -> None:
+    """Put FOLDER first on the import path of this process and of the spawned workers."""
+    folder = str(Path(folder).resolve())
+    if not Path(folder, "kiwipiepy").is_dir():
+        sys.exit(f"--kiwi {folder}: no kiwipiepy in it (see this script's docstring)")
+    sys.path.insert(0, folder)  # spawn workers receive the parent's sys.path
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [folder, os.environ.get("PYTHONPATH")]))
+
+
 def throughput(args) -> dict:
     from data_prep.clean import clean_corpus
 
+    if args.kiwi:
+        use_side_packages(args.kiwi)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "in").mkdir()
-        corpus = throughput_corpus(tmp / "in", args.repeat)
-        size = corpus.stat().st_size
-        n_docs = sum(1 for _ in open(corpus, encoding="utf-8"))
+        corpus = throughput_corpus(tmp / "in", args.repeat, args.tasks)
+        size = sum(path.stat().st_size for path in corpus)
+        n_docs = sum(1 for path in corpus for _ in open(path, encoding="utf-8"))
         config = dataclasses.replace(CleanConfig(), tasks=args.tasks, workers=args.workers)
-        ours = clean_corpus(config, [str(corpus)], tmp / "ours").seconds
+        ours = clean_corpus(config, [str(path) for path in corpus], tmp / "ours").seconds
         try:
-            stock, stock_error = run_datatrove_stock(corpus, tmp / "stock", args.tasks, args.workers), None
+            stock = run_datatrove_stock(tmp / "in", tmp / "stock", args.tasks, args.workers)
+            stock_error = None
         except Exception as exc:  # the anchor could not run: report ours and why
             stock, stock_error = None, f"{type(exc).__name__}: {exc}"
     result = {
@@ -263,11 +298,92 @@ def throughput(args) -> dict:
     return result
 
 
+def memory_corpus(folder: Path, gigabytes: float, parts: int) -> list[Path]:
+    """About GIGABYTES of distinct documents from the shared corpora, in PARTS JSONL files.
+
+    Copy r > 0 of document i is document i followed by document i + r, so copies are new
+    documents (about a third of their shingles shared), not exact duplicates that the exact
+    stage would remove before the near-duplicate stages ever saw them.
+    """
+    docs = shared_documents()
+
+    def records():
+        written, r = 0, 0
+        while True:
+            for i, text in enumerate(docs):
+                if r:
+                    text = text + "\n" + docs[(i + r) % len(docs)]
+                written += len(text.encode("utf-8")) + 30  # the JSON around it, roughly
+                yield {"id": f"{r}-{i}", "text": text}
+                if written >= gigabytes * 1e9:
+                    return
+            r += 1
+
+    return write_parts(folder, records(), parts)
+
+
+def memory(args) -> dict:
+    """Peak memory of one ko-clean run: the whole process tree sampled every 0.2 s, and the
+    largest single process (ru_maxrss of this process and of its finished children)."""
+    import resource
+    import threading
+
+    import psutil
+
+    from data_prep.clean import clean_corpus
+
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+        tmp = Path(tmp)
+        (tmp / "in").mkdir()
+        corpus = memory_corpus(tmp / "in", args.gb, args.tasks)
+        size = sum(path.stat().st_size for path in corpus)
+        n_docs = sum(1 for path in corpus for _ in open(path, encoding="utf-8"))
+        peak, done = [0], threading.Event()
+
+        def sample() -> None:
+            me = psutil.Process()
+            while not done.is_set():
+                total = 0
+                for proc in [me, *me.children(recursive=True)]:
+                    try:
+                        total += proc.memory_info().rss
+                    except psutil.Error:
+                        pass
+                peak[0] = max(peak[0], total)
+                done.wait(0.2)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        config = dataclasses.replace(CleanConfig(), tasks=args.tasks, workers=args.workers)
+        report = clean_corpus(config, [str(path) for path in corpus], tmp / "out")
+        done.set()
+        sampler.join()
+    largest = max(
+        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
+    )
+    result = {
+        "bench": "memory",
+        "docs": n_docs,
+        "gb": round(size / 1e9, 3),
+        "tasks": args.tasks,
+        "workers": args.workers,
+        "kept": report.kept,
+        "near_duplicate_rate": report.near_duplicate_rate,
+        "seconds": round(report.seconds, 1),
+        "mb_per_s": round(size / 1e6 / report.seconds, 3),
+        "peak_rss_tree_gb": round(peak[0] / 1e9, 3),
+        "peak_rss_largest_process_gb": round(largest * 1024 / 1e9, 3),  # ru_maxrss is in KiB
+    }
+    print(json.dumps(result))
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("bench", choices=["neardup", "pii", "throughput"])
+    parser.add_argument("bench", choices=["neardup", "pii", "throughput", "memory"])
     parser.add_argument("--docs", type=int, default=2000, help="base documents for neardup")
     parser.add_argument(
         "--config", default="{}", help="JSON of clean params to override, e.g. '{\"num_bands\": 20}'"
@@ -275,8 +391,13 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1, help="throughput: copies of the shared corpora")
     parser.add_argument("--tasks", type=int, default=4, help="throughput: tasks of both pipelines")
     parser.add_argument("--workers", type=int, default=2, help="throughput: processes of both pipelines")
+    parser.add_argument(
+        "--kiwi", help="throughput: folder with kiwipiepy + kiwipiepy_model 0.21 for datatrove's anchor"
+    )
+    parser.add_argument("--gb", type=float, default=1.0, help="memory: corpus size in GB")
+    parser.add_argument("--workdir", help="memory: folder for the corpus and outputs (default: system temp)")
     args = parser.parse_args()
-    {"neardup": neardup, "pii": pii, "throughput": throughput}[args.bench](args)
+    {"neardup": neardup, "pii": pii, "throughput": throughput, "memory": memory}[args.bench](args)
 
 
 if __name__ == "__main__":
