@@ -9,7 +9,7 @@ the same number of added pieces.
 Part 2, segmentation throughput (chars/s) per analyzer and process count, against konlpy's own
 `Mecab.pos` call as the anchor.
 
-    python bench/vocab.py [--added 14336] [--skip-java]
+    python bench/vocab.py [--added 14336] [--skip-java] [--part fertility|segmentation]
 """
 
 from __future__ import annotations
@@ -30,6 +30,12 @@ SHARED = Path(os.environ.get("KO_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 def load_corpora() -> tuple[list[str], list[str]]:
     """(training documents, held-out formal lines)."""
+    train, by_source = load_sources()
+    return train, [line for lines in by_source.values() for line in lines]
+
+
+def load_sources() -> tuple[list[str], dict[str, list[str]]]:
+    """(training documents, held-out formal lines by source: news, law)."""
     from data_prep.demo_corpus import konlpy_documents
 
     corpus = SHARED / "corpus"
@@ -49,9 +55,12 @@ def load_corpora() -> tuple[list[str], list[str]]:
     articles = [a for a in articles if a.strip()]
     heldout_docs = [a for i, a in enumerate(articles) if i % 5 == 0]
     train += [a for i, a in enumerate(articles) if i % 5 != 0]
-    heldout_docs += [d.text for d in konlpy_documents()]
-    heldout = [line.strip() for doc in heldout_docs for line in doc.split("\n") if line.strip()]
-    return train, heldout
+    law_docs = [d.text for d in konlpy_documents()]
+
+    def lines(docs: list[str]) -> list[str]:
+        return [line.strip() for doc in docs for line in doc.split("\n") if line.strip()]
+
+    return train, {"news": lines(heldout_docs), "law": lines(law_docs)}
 
 
 def fertility(count_tokens, lines: list[str]) -> tuple[float, float]:
@@ -68,7 +77,8 @@ def bench_fertility(added: int, workdir: Path) -> list[dict]:
     from tokenizer.vocab import extend_vocab, measure
 
     llama2 = SHARED / "tokenizers" / "llama2" / "tokenizer.model"
-    train, heldout = load_corpora()
+    train, by_source = load_sources()
+    heldout = [line for lines in by_source.values() for line in lines]
     train_file = workdir / "train.jsonl"
     with open(train_file, "w", encoding="utf-8") as f:
         for i, text in enumerate(train):
@@ -80,13 +90,21 @@ def bench_fertility(added: int, workdir: Path) -> list[dict]:
     seg_heldout = segment_lines(heldout, progress=False)
 
     rows = []
+
+    def fertility_row(label: str, count_tokens) -> dict:
+        per_char, per_eojeol = fertility(count_tokens, heldout)
+        row = {"tokenizer": label, "tokens/char": per_char, "tokens/eojeol": per_eojeol}
+        for source, lines in by_source.items():
+            row[f"{source} tokens/char"] = fertility(count_tokens, lines)[0]
+        return row
+
     base_sp = spm.SentencePieceProcessor(model_file=str(llama2))
-    per_char, per_eojeol = fertility(lambda s: len(base_sp.encode(s)), heldout)
-    rows.append({"tokenizer": "Llama-2 (32,000)", "tokens/char": per_char, "tokens/eojeol": per_eojeol})
+    rows.append(fertility_row("Llama-2 (32,000)", lambda s: len(base_sp.encode(s))))
     polyglot = Tokenizer.from_file(str(SHARED / "tokenizers" / "polyglot-ko" / "tokenizer.json"))
-    per_char, per_eojeol = fertility(lambda s: len(polyglot.encode(s, add_special_tokens=False).ids), heldout)
     rows.append(
-        {"tokenizer": "Polyglot-Ko anchor (30,003)", "tokens/char": per_char, "tokens/eojeol": per_eojeol}
+        fertility_row(
+            "Polyglot-Ko anchor (30,003)", lambda s: len(polyglot.encode(s, add_special_tokens=False).ids)
+        )
     )
 
     default = VocabConfig(
@@ -96,8 +114,9 @@ def bench_fertility(added: int, workdir: Path) -> list[dict]:
         cache_dir=str(workdir / "cache"),
     )
     variants = {
-        "ko-vocab default (morpheme-bounded, syllables first)": default,
-        "ablation: syllables in model order": replace(default, syllables_first=False),
+        "ko-vocab default (morpheme-bounded, syllables first, by usage)": default,
+        "ablation: pieces in model order, not by usage": replace(default, selection="model_order"),
+        "ablation: syllables not first": replace(default, syllables_first=False),
         "ablation: unconstrained BPE": replace(default, morpheme_bounded=False),
         "ablation: score 0 for new pieces (Chinese-LLaMA)": replace(default, score_mode="zero"),
     }
@@ -107,9 +126,11 @@ def bench_fertility(added: int, workdir: Path) -> list[dict]:
         report = extend_vocab(config, [train_file], str(llama2), out, progress=False)
         seconds = time.perf_counter() - start
         proofs = measure(out / "tokenizer.model", llama2, out, heldout, seg_heldout, {})
+        extended = spm.SentencePieceProcessor(model_file=str(out / "tokenizer.model"))
+        name = f"{label} ({report.vocab_size:,})"
         rows.append(
             {
-                "tokenizer": f"{label} ({report.vocab_size:,})",
+                **fertility_row(name, lambda s, sp=extended: len(sp.encode(s))),
                 "tokens/char": proofs["tokens_per_char"]["extended"],
                 "tokens/eojeol": proofs["tokens_per_eojeol"]["extended"],
                 "morpheme precision": proofs["morpheme_boundary_precision"],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from pipeline.cli import StageError
 from tokenizer.config import VocabConfig
 from tokenizer.morphemes import DELIMITER, mecab_surfaces, morpheme_boundaries, segment_line, segment_lines
 from tokenizer.spm import BYTE, CONTROL, NORMAL, USER_DEFINED, read_model
-from tokenizer.vocab import extend_vocab, is_korean, main, train_korean_bpe
+from tokenizer.vocab import extend_vocab, is_korean, main, select_by_usage, train_korean_bpe
 
 LLAMA2_PIECES = 32000
 
@@ -234,6 +235,37 @@ def test_morpheme_bounded_pieces_align_better_than_plain_bpe(
     assert plain.segmentation_chars_per_s is None  # plain BPE analyzes only the held-out text
     assert bounded.morpheme_boundary_precision > plain.morpheme_boundary_precision + 0.05
     assert plain.parity_mismatched_lines == 0
+
+
+def test_usage_selection_takes_used_pieces_with_their_building_blocks(config):
+    candidates = ["가", "나", "다", "라", "가나", "다라", "가나다", "가나다라"]
+    usage = Counter({"가나다라": 50, "다라": 3})
+    # 4 syllables, then the most used piece with the two pieces it is built from.
+    assert select_by_usage(candidates, usage, set(), 7, config) == [
+        "가", "나", "다", "라", "가나", "다라", "가나다라"
+    ]  # fmt: skip
+    # No room for 가나다라 and its blocks: the next most used, then unused pieces in model order.
+    assert select_by_usage(candidates, usage, set(), 6, config) == ["가", "나", "다", "라", "가나", "다라"]
+    # A block the base already has costs nothing.
+    with_block = select_by_usage(candidates, usage, {"가나"}, 6, config)
+    assert with_block == ["가", "나", "다", "라", "다라", "가나다라"]
+
+
+def test_both_selections_fill_the_budget_with_reachable_pieces(
+    extended, corpus, config, llama2_sp_model, tmp_path
+):
+    output, by_usage = extended  # the default selection is "usage"
+    by_order = extend_vocab(
+        replace(config, selection="model_order"), [corpus], str(llama2_sp_model), tmp_path, progress=False
+    )
+    assert by_usage.added_pieces == by_order.added_pieces
+    assert by_order.parity_mismatched_lines == by_usage.parity_mismatched_lines == 0
+    usage_pieces = (output / "pieces.txt").read_text(encoding="utf-8").split()
+    order_pieces = (tmp_path / "pieces.txt").read_text(encoding="utf-8").split()
+    assert usage_pieces != order_pieces
+    # Every single-syllable candidate comes first in both (syllables_first).
+    singles = [p for p in order_pieces if len(p) == 1]
+    assert usage_pieces[: len(singles)] == order_pieces[: len(singles)] == singles
 
 
 def test_missing_analyzer_package_names_the_fix():

@@ -219,6 +219,78 @@ def select_pieces(korean, base, config: VocabConfig, budget: int) -> tuple[list[
     return chosen, rejected
 
 
+def count_usage(candidates: Sequence[str], base, lines: Sequence[str], max_lines: int) -> Counter:
+    """How often each candidate is a token when SentencePiece encodes the training lines with the
+    base model plus every candidate (at most `max_lines` lines, evenly spread; 0: all)."""
+    import sentencepiece as spm
+
+    merged = model_pb2().ModelProto()
+    merged.CopyFrom(base)
+    lowest = min((p.score for p in base.pieces if p.type == NORMAL), default=0.0)
+    for text, score in zip(candidates, decreasing_scores(lowest, len(candidates)), strict=True):
+        new = merged.pieces.add()
+        new.piece, new.type, new.score = text, NORMAL, score
+    merged.trainer_spec.vocab_size = len(merged.pieces)
+    processor = spm.SentencePieceProcessor(model_proto=merged.SerializeToString())
+    step = max(1, len(lines) // max_lines) if max_lines else 1
+    offset, counts = len(base.pieces), Counter()
+    sample = lines[::step]
+    for start in range(0, len(sample), 10_000):
+        for ids in processor.encode(list(sample[start : start + 10_000])):
+            counts.update(i for i in ids if i >= offset)
+    return Counter({candidates[i - offset]: n for i, n in counts.items()})
+
+
+def select_by_usage(
+    candidates: Sequence[str], usage: Counter, base_vocab: set[str], budget: int, config: VocabConfig
+) -> list[str]:
+    """The most used candidates, each with the shorter candidates it is built from, up to `budget`;
+    then unused candidates in model order if room is left. Returned in candidate order, which
+    sets their scores (and so the order BPE merges them in, as in the Korean model).
+
+    `candidates` come from select_pieces: every multi-character one has a split into two
+    earlier candidates or base pieces, so the building blocks always exist, and every chosen
+    piece can be built from pieces chosen before it.
+    """
+    rank = {piece: k for k, piece in enumerate(candidates)}
+    available = set(base_vocab)
+    chosen: list[str] = []
+
+    def blocks(piece: str, memo: dict, below: int) -> list[str] | None:
+        """The fewest candidates to add so that `piece` is reachable from pieces that come before
+        it (ranked under `below`), ending with `piece` itself; None if there is no way."""
+        if piece in available:
+            return []
+        if rank.get(piece, below) >= below:
+            return None
+        if piece not in memo:
+            best = [piece] if len(piece) == 1 else None
+            for k in range(1, len(piece)):
+                left = blocks(piece[:k], memo, rank[piece])
+                right = blocks(piece[k:], memo, rank[piece])
+                if left is not None and right is not None:
+                    need = list(dict.fromkeys([*left, *right, piece]))
+                    if best is None or len(need) < len(best):
+                        best = need
+            memo[piece] = best
+        return memo[piece]
+
+    def take(pieces: list[str]) -> None:
+        chosen.extend(pieces)
+        available.update(pieces)
+
+    if config.syllables_first:
+        take([p for p in candidates if len(p) == 1][:budget])
+    by_usage = sorted((p for p in candidates if usage[p]), key=lambda p: (-usage[p], rank[p]))
+    for piece in [*by_usage, *candidates]:  # then the unused, in model order
+        if len(chosen) >= budget:
+            break
+        need = blocks(piece, {}, len(candidates))
+        if need and len(chosen) + len(need) <= budget:
+            take(need)
+    return sorted(chosen, key=rank.__getitem__)
+
+
 def decreasing_scores(below: float, count: int) -> list[float]:
     """`count` scores, strictly decreasing after float32 rounding (the proto's type), all below `below`.
 
@@ -435,9 +507,16 @@ def extend_vocab(
     t = time.perf_counter()
     korean, used_size = train_korean_bpe(segmented_train, config, placeholders)
     timings["training"] = round(time.perf_counter() - t, 2)
-    pieces, rejected = select_pieces(
-        korean, base_proto, config, budget - len(placeholders) - int(config.add_pad_token)
-    )
+    budget -= len(placeholders) + int(config.add_pad_token)
+    t = time.perf_counter()
+    if config.selection == "usage":
+        candidates, rejected = select_pieces(korean, base_proto, config, len(korean.pieces))
+        usage = count_usage(candidates, base_proto, train, config.max_training_lines)
+        base_vocab = {p.piece for p in base_proto.pieces}
+        pieces = select_by_usage(candidates, usage, base_vocab, budget, config)
+    else:
+        pieces, rejected = select_pieces(korean, base_proto, config, budget)
+    timings["selection"] = round(time.perf_counter() - t, 2)
     merged = merge_into_base(base_proto, pieces, config, placeholders)
     if [p.piece for p in merged.pieces[: len(base_proto.pieces)]] != [p.piece for p in base_proto.pieces]:
         raise AssertionError("an original id moved")  # merge_into_base only appends; keep it so
