@@ -144,7 +144,14 @@ def bench_fertility(added: int, workdir: Path) -> list[dict]:
 
 
 def bench_segmentation(skip_java: bool) -> list[dict]:
-    from tokenizer.morphemes import konlpy_mecab, make_surfaces, mecab_surfaces, segment_line, segment_lines
+    from tokenizer.morphemes import (
+        konlpy_mecab,
+        make_surfaces,
+        mecab_segmenter,
+        mecab_surfaces,
+        segment_line,
+        segment_lines,
+    )
 
     train, _ = load_corpora()
     lines = [line for doc in train for line in doc.split("\n") if line.strip()]
@@ -165,6 +172,17 @@ def bench_segmentation(skip_java: bool) -> list[dict]:
         segment_line(line, surfaces)
     rows.append(
         {"analyzer": "mecab, segment_line", "processes": 1, "chars/s": chars / (time.perf_counter() - start)}
+    )
+    segment = mecab_segmenter()
+    start = time.perf_counter()
+    for line in sample:
+        segment(line)
+    rows.append(
+        {
+            "analyzer": "mecab, mecab_segmenter (MeCab prints the marks)",
+            "processes": 1,
+            "chars/s": chars / (time.perf_counter() - start),
+        }
     )
 
     # The corpus once (start-up of the worker processes weighs in), then three times (closer to

@@ -284,3 +284,13 @@ def test_fast_mecab_path_equals_konlpy_pos(korean_lines):
     surfaces = mecab_surfaces()
     for line in korean_lines:
         assert segment_line(line, surfaces) == segment_line(line, lambda s: [m for m, _ in pos(s)])
+
+
+def test_mecab_segmenter_equals_segment_line(korean_lines, edge_lines):
+    from tokenizer.morphemes import mecab_segmenter
+
+    segment, surfaces = mecab_segmenter(), mecab_surfaces()
+    odd = [" 앞 공백", "뒤 공백  ", "탭\t사이", "nbsp\u00a0사이", f"이미{DELIMITER}표시"]
+    lines = [*korean_lines, *edge_lines, *odd]
+    for line in lines:
+        assert segment(line) == segment_line(line, surfaces), line

@@ -22,7 +22,7 @@ DELIMITER = "\u2063"  # INVISIBLE SEPARATOR: absent from ordinary text, one code
 KONLPY_CLASSES = {"komoran": "Komoran", "okt": "Okt", "hannanum": "Hannanum", "kkma": "Kkma"}
 CHUNK_LINES = 2000
 
-_SURFACES: Callable[[str], list[str]] | None = None  # per process, set by _init_worker
+_SEGMENT: Callable[[str], str] | None = None  # per process, set by _init_worker
 
 
 def konlpy_mecab():
@@ -52,6 +52,33 @@ def mecab_surfaces() -> Callable[[str], list[str]]:
         return [s for s in wakati(line).rstrip("\n").split(" ") if s]
 
     return surfaces
+
+
+def mecab_segmenter() -> Callable[[str], str]:
+    """segment_line for MeCab with the marking done inside MeCab: every morpheme is printed as
+    its leading whitespace, DELIMITER, its surface; the DELIMITERs at the line's start or after an
+    ASCII space are then removed. Same result as segment_line on mecab_surfaces (a test pins it
+    on the shared corpora), without the Python alignment, which was a fifth of the time. A line
+    the output does not reproduce exactly (trailing whitespace, which MeCab drops, or a DELIMITER
+    already in the text) goes through segment_line instead.
+    """
+    import MeCab
+
+    fmt = f"%pS{DELIMITER}%m"
+    parse = MeCab.Tagger(
+        f"-d {konlpy_mecab().dicpath} --node-format={fmt} --unk-format={fmt} --eos-format="
+    ).parse
+    surfaces = mecab_surfaces()
+
+    def segment(line: str) -> str:
+        out = parse(line).replace(" " + DELIMITER, " ")
+        if out.startswith(DELIMITER):
+            out = out[1:]
+        if DELIMITER in line or out.replace(DELIMITER, "") != line:
+            return segment_line(line, surfaces)
+        return out
+
+    return segment
 
 
 def konlpy_surfaces(name: str) -> Callable[[str], list[str]]:
@@ -108,14 +135,22 @@ def segment_line(line: str, surfaces: Callable[[str], list[str]]) -> str:
     return "".join(out)
 
 
+def make_segmenter(analyzer: str) -> Callable[[str], str]:
+    """segment_line for `analyzer`, MeCab's through mecab_segmenter."""
+    if analyzer == "mecab":
+        return mecab_segmenter()
+    surfaces = make_surfaces(analyzer)
+    return lambda line: segment_line(line, surfaces)
+
+
 def _init_worker(analyzer: str) -> None:
-    global _SURFACES
-    _SURFACES = make_surfaces(analyzer)
+    global _SEGMENT
+    _SEGMENT = make_segmenter(analyzer)
 
 
 def _segment_chunk(lines: Sequence[str]) -> list[str]:
-    assert _SURFACES is not None
-    return [segment_line(line, _SURFACES) if line.strip() else line for line in lines]
+    assert _SEGMENT is not None
+    return [_SEGMENT(line) if line.strip() else line for line in lines]
 
 
 def analyzer_version(analyzer: str) -> str:
