@@ -21,7 +21,9 @@ PUBLIC_TASKS = (
 )
 # The Open Ko-LLM Leaderboard's season-1 formats, for users who hold those (private) files.
 LEADERBOARD_TASKS = ("ko_arc", "ko_hellaswag", "ko_mmlu", "ko_truthfulqa_mc1", "ko_truthfulqa_mc2")
-TASK_NAMES = PUBLIC_TASKS + LEADERBOARD_TASKS
+# Scored on generated answers (exact match) rather than likelihoods; slower, so not in the default.
+GENERATION_TASKS = ("kmmlu_direct",)
+TASK_NAMES = PUBLIC_TASKS + GENERATION_TASKS + LEADERBOARD_TASKS
 # The tiny samples written for this project: numbers on them only show that the stage runs.
 DEMO_DATA_DIR = "data/eval_demo"
 

@@ -4,10 +4,11 @@ Each --model (NAME=DIR, or DIR named by its folder) is scored on every task in e
 log-likelihood of each choice through lm-evaluation-harness (eval/harness.py), on the files under
 eval.data_dir or, with eval.source hub, the benchmarks' Hub datasets. Scores never normalise by
 token count (vocabulary extension changes it): acc, acc_norm (by characters), acc_bytes, macro F1
-for KoBEST, MC2 for TruthfulQA. With --bpc-text, each model's bits per character on that Korean
-text are reported too. Outputs: OUTPUT/leaderboard.md (models by tasks, average, deltas against
-the first model), OUTPUT/results.json (every number with task version, prompt and data hashes,
-n-shot, averaging, seed, model path and dtype) and the metrics file.
+for KoBEST, MC2 for TruthfulQA; kmmlu_direct scores generated answers by exact match. With
+--bpc-text, each model's bits per character on that Korean text are reported too. Outputs:
+OUTPUT/leaderboard.md (models by tasks, average, deltas against the first model),
+OUTPUT/results.json (every number with task version, prompt and data hashes, n-shot, averaging,
+seed, model path and dtype) and the metrics file.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def evaluate_models(
                 "prompt_sha256": p.prompt_sha256,
                 "data_sha256": p.data_sha256,
                 "averaging": "micro (mean over questions)"
-                + (f"; acc_macro: mean over {len(p.members)} subjects" if p.members else ""),
+                + (f"; {p.task.headline}_macro: mean over {len(p.members)} subjects" if p.members else ""),
             }
             for p in prepared
         },

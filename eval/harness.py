@@ -82,8 +82,17 @@ def prepare_group(
         members.append(prepare_task(member, data_dir, directory, limit, hub))
     lines = [f"group: {task.name}", "task:", *(f"  - {m.task.name}" for m in members)]
     lines.append("aggregate_metric_list:")
-    for metric in ("acc", "acc_norm", "acc_bytes"):
-        lines += [f"  - metric: {metric}", "    aggregation: mean", "    weight_by_size: true"]
+    if task.scoring == "generate":
+        aggregates = [("exact_match", "[none, extract]")]
+    else:
+        aggregates = [(metric, "[none]") for metric in ("acc", "acc_norm", "acc_bytes")]
+    for metric, filters in aggregates:
+        lines += [
+            f"  - metric: {metric}",
+            f"    filter_list: {filters}",
+            "    aggregation: mean",
+            "    weight_by_size: true",
+        ]
     lines += ["metadata:", f"  version: {task.version}"]
     (directory / f"{task.name}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return PreparedTask(
@@ -178,8 +187,14 @@ def write_docs(path: Path, docs: list[dict]) -> Path:
     return path
 
 
+# A choice letter standing alone: "B", "B.", "정답은 B입니다", not the A of "Answer".
+CHOICE_LETTER = "(?<![A-Za-z])([A-D])(?![A-Za-z])"
+
+
 def task_yaml(task: Task, files: dict[str, Path]) -> str:
-    """An lm-eval multiple-choice task over our documents (a YAML file; `!function` needs the text form)."""
+    """An lm-eval task over our documents (a YAML file; `!function` needs the text form)."""
+    if task.scoring == "generate":
+        return generation_yaml(task, files)
     metrics = ["mc2"] if task.scoring == "mc2" else ["acc", "acc_norm", "acc_bytes"]
     lines = [
         f"task: {task.name}",
@@ -206,7 +221,52 @@ def task_yaml(task: Task, files: dict[str, Path]) -> str:
         "dataset_kwargs:",
         "  data_files:",
     ]
-    lines += [f"    {split}: {json.dumps(str(path.resolve()))}" for split, path in files.items()]
+    lines += data_files(files)
+    return "\n".join(lines) + "\n"
+
+
+def data_files(files: dict[str, Path]) -> list[str]:
+    return [f"    {split}: {json.dumps(str(path.resolve()))}" for split, path in files.items()]
+
+
+def generation_yaml(task: Task, files: dict[str, Path]) -> str:
+    """lm-eval's kmmlu_direct recipe over our documents: greedy generation until its stops, exact
+    match ignoring case, punctuation and spaces; a second filter scores the extracted letter."""
+    lines = [
+        f"task: {task.name}",
+        "output_type: generate_until",
+        "doc_to_text: '{{query}}'",
+        "doc_to_target: '{{choices[gold]}}'",
+        f"num_fewshot: {task.num_fewshot}",
+        "test_split: test",
+        *(["fewshot_split: train"] if "train" in files else []),
+        "generation_kwargs:",
+        "  until: ['Q:', \"\\n\\n\", '</s>', '.']",
+        "  do_sample: false",
+        "  temperature: 0.0",
+        "metric_list:",
+        "  - metric: exact_match",
+        "    aggregation: mean",
+        "    higher_is_better: true",
+        "    ignore_case: true",
+        "    ignore_punctuation: true",
+        "    regexes_to_ignore: [' ']",
+        "filter_list:",
+        "  - name: none",
+        "    filter:",
+        "      - function: take_first",
+        "  - name: extract",
+        "    filter:",
+        "      - function: regex",
+        f"        regex_pattern: '{CHOICE_LETTER}'",
+        "      - function: take_first",
+        "metadata:",
+        f"  version: {task.version}",
+        "dataset_path: json",
+        "dataset_kwargs:",
+        "  data_files:",
+        *data_files(files),
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -248,8 +308,9 @@ def score_tasks(lm, prepared: list[PreparedTask], tasks_dir: Path, seed: int) ->
     for p in prepared:
         values = metric_values(output["results"][p.task.name])
         if p.members:  # lm-eval's group value is the micro mean; the macro mean is ours
-            per_subject = [metric_values(output["results"][m])["acc"] for m in p.members]
-            values["acc_macro"] = sum(per_subject) / len(per_subject)
+            headline = p.task.headline
+            per_subject = [metric_values(output["results"][m])[headline] for m in p.members]
+            values[f"{headline}_macro"] = sum(per_subject) / len(per_subject)
         first = p.members[0] if p.members else p.task.name
         scores[p.task.name] = {
             **{k: round(v, 6) for k, v in values.items()},
@@ -262,5 +323,11 @@ def score_tasks(lm, prepared: list[PreparedTask], tasks_dir: Path, seed: int) ->
 
 
 def metric_values(raw: dict) -> dict[str, float]:
-    """lm-eval's "metric,filter" entries without their standard errors, as floats."""
-    return {k.split(",")[0]: float(v) for k, v in raw.items() if k.endswith(",none") and "stderr" not in k}
+    """lm-eval's "metric,filter" entries without their standard errors, as floats; the "extract"
+    filter's (generation tasks) get an "_extracted" suffix."""
+    values = {}
+    for key, value in raw.items():
+        metric, _, name = key.partition(",")
+        if "stderr" not in metric and name in ("none", "extract") and isinstance(value, int | float):
+            values[metric + ("_extracted" if name == "extract" else "")] = float(value)
+    return values

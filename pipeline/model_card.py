@@ -24,7 +24,12 @@ KNOWN_DATA = (
     (re.compile(r"kullm", re.IGNORECASE), "KULLM v2", "apache-2.0"),
 )
 NON_COMMERCIAL = re.compile(r"(^|[^a-z])nc([^a-z]|$)|non-?commercial", re.IGNORECASE)
-METRIC_NAMES = {"f1": "macro F1", "acc": "accuracy", "acc_norm": "accuracy (length-normalised)"}
+METRIC_NAMES = {
+    "f1": "macro F1",
+    "acc": "accuracy",
+    "acc_norm": "accuracy (length-normalised)",
+    "exact_match": "exact match",
+}
 
 
 @dataclass(frozen=True)

@@ -134,19 +134,22 @@ def test_table_compares_two_tiny_models(tmp_path, demo_base):
         param.data.mul_(0.5)
     model.save_pretrained(other)
     AutoTokenizer.from_pretrained(demo_base).save_pretrained(other)
-    config = EvalConfig(data_dir=str(REPO / "data" / "eval_demo"), tasks=("kobest_copa", "kmmlu"), limit=4)
+    tasks = ("kobest_copa", "kmmlu", "kmmlu_direct")
+    config = EvalConfig(data_dir=str(REPO / "data" / "eval_demo"), tasks=tasks, limit=4)
     models = parse_models([f"base={demo_base}", str(other)])
     record = evaluate_models(config, models, tmp_path / "out", REPO / "data" / "eval_demo" / "bpc_ko.txt")
     table = (tmp_path / "out" / "leaderboard.md").read_text().splitlines()
-    assert table[0].startswith("| model | kobest_copa (f1) | kmmlu (acc) | average | bits/char |")
+    assert table[0].startswith(
+        "| model | kobest_copa (f1) | kmmlu (acc) | kmmlu_direct (exact_match) | average | bits/char |"
+    )
     assert table[2].startswith("| base |") and table[3].startswith("| other |")
     assert "(+" in table[3] or "(-" in table[3]
     assert record["tasks"]["kmmlu"]["n_shot"] == 5 and record["models"]["other"]["path"] == str(other)
     metrics = flat_metrics(record)
     assert set(metrics) == {"base", "other"} and metrics["base"]["bits_per_char"] > 0
-    assert metrics["base"]["average"] == pytest.approx(
-        (metrics["base"]["kobest_copa"] + metrics["base"]["kmmlu"]) / 2
-    )
+    assert metrics["base"]["average"] == pytest.approx(sum(metrics["base"][t] for t in tasks) / 3, abs=1e-5)
+    direct = record["models"]["base"]["tasks"]["kmmlu_direct"]
+    assert {"exact_match", "exact_match_extracted", "exact_match_macro"} <= set(direct)
 
 
 ASSETS = REPO / "tests" / "assets" / "ko_h5"
@@ -269,6 +272,57 @@ def test_kmmlu_subjects_get_their_own_dev_shots_and_micro_and_macro_means(tmp_pa
     assert got["acc"] == pytest.approx(right / total, abs=1e-6)
     assert got["acc_macro"] == pytest.approx(np.mean(per_subject), abs=1e-6)
     assert got["n_shot"] == 5 and got["subjects"] == 3
+
+
+def test_generated_answers_score_by_exact_match_and_extracted_letter(tmp_path):
+    """A scripted LM answers in four ways; lm-eval's exact match (case, punctuation and spaces
+    ignored) and the extracted letter must count exactly the expected ones."""
+    from lm_eval.api.model import LM
+
+    task = all_tasks()["kmmlu_direct"]
+    data = tmp_path / "data" / "kmmlu"
+    data.mkdir(parents=True)
+    for name in ("korean_history_test.json", "korean_history_dev.json", "criminal_law_test.json"):
+        (data / name).write_bytes((DEMO / "kmmlu" / name).read_bytes())
+    prepared = prepare_task(task, tmp_path / "data", tmp_path / "tasks")
+    docs = [
+        json.loads(line)
+        for member in prepared.members
+        for line in (tmp_path / "tasks" / "kmmlu_direct" / member / "test.jsonl").open(encoding="utf-8")
+    ]
+    styles = ("bare", "sentence", "wrong", "lower", "sentence")
+    answers, expected = {}, {"strict": 0, "extracted": 0}
+    for n, doc in enumerate(docs):
+        right = doc["choices"][doc["gold"]]
+        wrong = doc["choices"][(doc["gold"] + 1) % 4]
+        style = styles[n % len(styles)]
+        answers[doc["query"]] = {
+            "bare": f" {right}",  # both
+            "sentence": f" 정답은 {right}입니다",  # the extracted letter only
+            "wrong": f" {wrong}",  # neither
+            "lower": f" {right.lower()}",  # exact match ignores case; the letter pattern is A-D only
+        }[style]
+        expected["strict"] += style in ("bare", "lower")
+        expected["extracted"] += style in ("bare", "sentence")
+
+    class ScriptedLM(LM):
+        def generate_until(self, requests, disable_tqdm=False):
+            return [next(a for q, a in answers.items() if r.args[0].endswith(q)) for r in requests]
+
+        def loglikelihood(self, requests, disable_tqdm=False):
+            raise NotImplementedError
+
+        def loglikelihood_rolling(self, requests, disable_tqdm=False):
+            raise NotImplementedError
+
+    member = prepared.members[0]
+    yaml_text = (tmp_path / "tasks" / "kmmlu_direct" / member / f"{member}.yaml").read_text()
+    assert "output_type: generate_until" in yaml_text and "ignore_punctuation: true" in yaml_text
+    got = score_tasks(ScriptedLM(), [prepared], tmp_path / "tasks", seed=1234)["kmmlu_direct"]
+    assert got["exact_match"] == pytest.approx(expected["strict"] / len(docs), abs=1e-6)
+    assert got["exact_match_extracted"] == pytest.approx(expected["extracted"] / len(docs), abs=1e-6)
+    assert 0 < expected["strict"] < len(docs) and expected["strict"] != expected["extracted"]
+    assert got["n_shot"] == 5 and got["subjects"] == 2
 
 
 def write_hub_copy(root: Path, repo: str, configs: dict[str, dict[str, list[dict]]]) -> None:

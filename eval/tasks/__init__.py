@@ -53,6 +53,8 @@ class Task:
     subjects: Callable[[Path], dict[str, tuple[Path, Path | None]]] | None = None
     # "choice": pick the likeliest choice (acc, acc_norm, acc_bytes). "mc2": TruthfulQA's MC2,
     # the probability mass on the true choices (documents then carry "labels", true ones first).
+    # "generate": the model writes its answer, compared with choices[gold] (exact_match, and
+    # exact_match_extracted on the first standalone choice letter A-D in the answer).
     scoring: str = "choice"
 
 
@@ -144,6 +146,7 @@ def all_tasks() -> dict[str, Task]:
         click,
         haerae,
         kmmlu,
+        kmmlu_direct,
         ko_arc,
         ko_commongen_v2,
         ko_hellaswag,
@@ -167,6 +170,7 @@ def all_tasks() -> dict[str, Task]:
         ko_commongen_v2,
         haerae,
         click,
+        kmmlu_direct,
         ko_arc,
         ko_hellaswag,
         ko_mmlu,
