@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import os
 import shutil
 import time
 from collections import Counter
@@ -23,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from data_prep.config import CleanConfig
+
+log = logging.getLogger("ko.clean")
 
 CLEAN_DIR, DROPPED_DIR, QUARANTINE_DIR, WORK_DIR = "clean", "dropped", "quarantine", ".work"
 
@@ -110,6 +114,16 @@ def clean_corpus(config: CleanConfig, inputs: list[str], output: Path) -> CleanR
     counts_dir, logs = work / "counts", work / "logs"
     dropped_dir = output / DROPPED_DIR
     tasks, workers = config.tasks, config.workers or None
+    busy = min(tasks, workers or os.cpu_count() or 1)
+    if len(files) < busy:
+        log.warning(
+            "%d input file(s) for %d parallel tasks: a task reads whole files, so the first stage "
+            "(normalize, PII, filters) runs in %d process(es); split the corpus into at least %d files",
+            len(files),
+            busy,
+            len(files),
+            busy,
+        )
 
     def executor(name: str, pipeline: list, n_tasks: int, depends=None) -> LocalPipelineExecutor:
         return LocalPipelineExecutor(

@@ -131,6 +131,14 @@ def test_same_input_gives_byte_identical_output_with_any_worker_count(cleaned, m
             assert (first / sub / name).read_bytes() == (second / sub / name).read_bytes(), f"{sub}/{name}"
 
 
+def test_one_file_for_several_workers_is_warned_about(tmp_path, mixed_input, caplog):
+    caplog.set_level("WARNING", logger="ko.clean")
+    report = run(mixed_input / "news.jsonl", tmp_path / "out", tasks=4, workers=2)
+    assert report.input_files == 1 and report.kept > 0
+    assert "1 input file(s) for 2 parallel tasks" in caplog.text
+    assert "split the corpus into at least 2 files" in caplog.text
+
+
 def test_cli_writes_metrics_and_fails_cleanly_on_missing_input(tmp_path, mixed_input):
     metrics = tmp_path / "m.json"
     cmd = [sys.executable, "-m", "data_prep.clean", "--input", str(mixed_input / "news.jsonl")]

@@ -16,8 +16,8 @@ class VocabConfig:
 
     SECTION: ClassVar[str] = "vocab"
 
-    # konlpy morpheme analyzer whose boundaries the new pieces may not cross. mecab: ~800k chars/s
-    # per process; komoran 17x, okt and hannanum ~70x, kkma ~360x slower, and they need Java.
+    # konlpy morpheme analyzer whose boundaries the new pieces may not cross. mecab: ~1M chars/s
+    # per process; komoran ~24x, okt and hannanum ~100x, kkma ~500x slower, and they need Java.
     analyzer: Analyzer = "mecab"
     # Keep learned pieces inside morphemes. false trains plain BPE on the raw text (fewer tokens
     # per character, pieces that straddle stems and particles): the ablation bench/vocab.py measures.
