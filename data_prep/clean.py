@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import time
 from collections import Counter
@@ -100,7 +99,7 @@ def clean_corpus(config: CleanConfig, inputs: list[str], output: Path) -> CleanR
     from datatrove.utils.text import TextNormConfig
 
     from data_prep import steps
-    from data_prep.readers import InputError, find_input_files, source_name
+    from data_prep.readers import FileReader, InputError, find_input_files, source_name
 
     started = time.perf_counter()
     try:
@@ -114,15 +113,16 @@ def clean_corpus(config: CleanConfig, inputs: list[str], output: Path) -> CleanR
     counts_dir, logs = work / "counts", work / "logs"
     dropped_dir = output / DROPPED_DIR
     tasks, workers = config.tasks, config.workers or None
-    busy = min(tasks, workers or os.cpu_count() or 1)
-    if len(files) < busy:
+    whole = [f for f in files if not FileReader(f, config).splittable]
+    if len(files) < tasks and whole:
         log.warning(
-            "%d input file(s) for %d parallel tasks: a task reads whole files, so the first stage "
-            "(normalize, PII, filters) runs in %d process(es); split the corpus into at least %d files",
+            "%d input file(s) for %d tasks, and %s cannot be shared between tasks (JSONL and "
+            "one-document-per-line text can): the first stage (normalize, PII, filters) runs those "
+            "in one task each; split them into at least %d files",
             len(files),
-            busy,
-            len(files),
-            busy,
+            tasks,
+            ", ".join(source_name(f) for f in whole[:3]) + (" ..." if len(whole) > 3 else ""),
+            tasks,
         )
 
     def executor(name: str, pipeline: list, n_tasks: int, depends=None) -> LocalPipelineExecutor:

@@ -118,7 +118,8 @@ class CleanConfig:
 
     # --- execution (datatrove executors)
     # Shards of the input; fixed so that output does not depend on the machine. Files are
-    # dealt to tasks in sorted order.
+    # dealt to tasks in sorted order; with fewer files than tasks, the lines of JSONL and
+    # one-document-per-line files are dealt among the tasks (other formats: one task per file).
     tasks: int = 4
     # Processes running tasks at once (0: one per CPU core).
     workers: int = 2

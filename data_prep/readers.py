@@ -194,14 +194,31 @@ def _raw_text(raw: bytes) -> str:
 
 
 class FileReader:
-    """Reads one input file into Records and Quarantined entries, in file order."""
+    """Reads one input file into Records and Quarantined entries, in file order.
 
-    def __init__(self, path: Path, config: CleanConfig):
+    part/parts: several tasks share one file. In JSONL and one-document-per-line text, part k
+    takes the lines whose number is k modulo parts (every part still reads the raw lines, which
+    costs little beside the filters; ids keep their line numbers). Other formats cannot be cut
+    at any line: part 0 reads the whole file and the other parts nothing. File-level problems
+    (unreadable, binary, truncated) are reported by part 0 alone.
+    """
+
+    def __init__(self, path: Path, config: CleanConfig, part: int = 0, parts: int = 1):
         self.path = path
         self.config = config
         self.source = source_name(path)
         self.format, self.compression = _format_of(path)
         self.encoding = "utf-8"
+        self.part, self.parts = part, parts
+        if not self.splittable:
+            self.part, self.parts = (0, 1) if part == 0 else (part, 0)
+
+    @property
+    def splittable(self) -> bool:
+        return self.format == "jsonl" or (self.format == "text" and self.config.text_unit == "line")
+
+    def _mine(self, line: int) -> bool:
+        return (line - 1) % self.parts == self.part
 
     def _quarantine(
         self, line: int | None, offset: int | None, error: str, raw: bytes | str = b""
@@ -210,6 +227,8 @@ class FileReader:
         return Quarantined(self.source, line, offset, error, text[:RAW_LIMIT])
 
     def __iter__(self) -> Iterator[Record | Quarantined]:
+        if self.parts == 0:  # a part of a file that only part 0 can read
+            return
         if self.format == "parquet":
             yield from self._parquet()
             return
@@ -219,12 +238,14 @@ class FileReader:
         except Exception as exc:
             if not _is_archive_error(exc):
                 raise
-            yield self._quarantine(
-                None, 0, f"unreadable {self.compression or ''} file: {exc}".replace("  ", " ")
-            )
+            if self.part == 0:
+                yield self._quarantine(
+                    None, 0, f"unreadable {self.compression or ''} file: {exc}".replace("  ", " ")
+                )
             return
         if b"\x00" in sample:
-            yield self._quarantine(None, 0, "binary file (NUL bytes in the first 64 KiB)")
+            if self.part == 0:
+                yield self._quarantine(None, 0, "binary file (NUL bytes in the first 64 KiB)")
             return
         self.encoding = _choose_encoding(sample, self.config)
         with _open_binary(self.path, self.compression) as stream:
@@ -237,7 +258,7 @@ class FileReader:
                 yield from self._csv(lines)
             else:
                 yield from self._text(lines)
-            if lines.error:
+            if lines.error and self.part == 0:
                 yield self._quarantine(lines.line, lines.offset, lines.error)
 
     # --- decoding and records
@@ -274,7 +295,7 @@ class FileReader:
 
     def _jsonl(self, lines: _Lines) -> Iterator[Record | Quarantined]:
         for line, offset, raw in lines:
-            if not raw.strip():
+            if not raw.strip() or not self._mine(line):
                 continue
             text = self._decode(line, offset, raw)
             if isinstance(text, Quarantined):
@@ -337,6 +358,8 @@ class FileReader:
                 block.clear()
 
         for line, offset, raw in lines:
+            if not self._mine(line):  # parts > 1 only with one document per line
+                continue
             text = self._decode(line, offset, raw)
             if isinstance(text, Quarantined):
                 yield text

@@ -2,8 +2,9 @@
 
 datatrove runs them: LocalPipelineExecutor on one machine, its Slurm or Ray executors on a
 cluster, with the same steps and per-task resume. Task `rank` of `world_size` reads every
-world_size-th input file and writes its own numbered shard at each step, so a shard's
-documents keep one order from stage to stage and the output does not depend on timing.
+world_size-th input file (or, with fewer files than tasks, its share of one file's lines: see
+task_inputs) and writes its own numbered shard at each step, so a shard's documents keep one
+order from stage to stage and the output does not depend on timing.
 """
 
 from __future__ import annotations
@@ -78,6 +79,15 @@ def write_counts(folder: Path, step: str, rank: int, counts: Counter[str]) -> No
     (folder / f"{step}-{rank:05d}.json").write_text(json.dumps(dict(sorted(counts.items())), indent=1))
 
 
+def task_inputs(files: list[str], rank: int, world_size: int) -> list[tuple[str, int, int]]:
+    """(file, part, parts) that task `rank` reads: every world_size-th file when there are enough
+    files; otherwise task r reads part r // F of file r % F (F files), so no task idles."""
+    if len(files) >= world_size:
+        return [(name, 0, 1) for name in files[rank::world_size]]
+    n = rank % len(files)
+    return [(files[n], rank // len(files), len(range(n, world_size, len(files))))]
+
+
 class ReadInputs(PipelineStep):
     """Input files to Documents; unreadable records go to quarantine/<rank>.jsonl."""
 
@@ -97,8 +107,8 @@ class ReadInputs(PipelineStep):
         with open(
             self.quarantine_dir / shard_name(rank, suffix=".jsonl"), "w", encoding="utf-8"
         ) as quarantine:
-            for name in self.files[rank::world_size]:
-                for item in FileReader(Path(name), self.config):
+            for name, part, parts in task_inputs(self.files, rank, world_size):
+                for item in FileReader(Path(name), self.config, part, parts):
                     if isinstance(item, Quarantined):
                         counts["quarantined"] += 1
                         self.stat_update("quarantined")

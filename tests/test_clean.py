@@ -131,12 +131,28 @@ def test_same_input_gives_byte_identical_output_with_any_worker_count(cleaned, m
             assert (first / sub / name).read_bytes() == (second / sub / name).read_bytes(), f"{sub}/{name}"
 
 
-def test_one_file_for_several_workers_is_warned_about(tmp_path, mixed_input, caplog):
+def test_one_jsonl_file_is_shared_by_every_task(tmp_path, mixed_input, caplog):
+    """Fewer files than tasks: the lines of a JSONL file are dealt to all tasks, with the same
+    ids, outcomes and quarantine as one task reading it whole; a paragraph text file, which
+    cannot be cut at any line, is read by one task and warned about."""
     caplog.set_level("WARNING", logger="ko.clean")
-    report = run(mixed_input / "news.jsonl", tmp_path / "out", tasks=4, workers=2)
-    assert report.input_files == 1 and report.kept > 0
-    assert "1 input file(s) for 2 parallel tasks" in caplog.text
-    assert "split the corpus into at least 2 files" in caplog.text
+    news = mixed_input / "news.jsonl"
+    one = run(news, tmp_path / "one", tasks=1, workers=1)
+    four = run(news, tmp_path / "four", tasks=4, workers=2)
+    # Every task read some of the file: each wrote kept documents to its own shard.
+    shards = sorted((tmp_path / "four" / "clean").glob("*.jsonl.gz"))
+    assert [p.name for p in shards] == [f"{rank:05d}.jsonl.gz" for rank in range(4)]
+    assert all(read_gz(shard.parent, shard.name) for shard in shards)
+    assert (four.read, four.kept, four.quarantined) == (one.read, one.kept, one.quarantined)
+    assert four.dropped_by_reason == one.dropped_by_reason
+    for sub in ("clean", "dropped"):
+        ids = [{row["id"] for row in read_gz(tmp_path / out / sub)} for out in ("one", "four")]
+        assert ids[0] == ids[1], sub
+    assert "cannot be shared" not in caplog.text
+    text = tmp_path / "comments.txt"
+    text.write_text((mixed_input / "comments.txt").read_text(encoding="utf-8"), encoding="utf-8")
+    run(text, tmp_path / "text", tasks=4, workers=2)
+    assert "comments.txt cannot be shared between tasks" in caplog.text
 
 
 def test_cli_writes_metrics_and_fails_cleanly_on_missing_input(tmp_path, mixed_input):
