@@ -113,8 +113,8 @@ def clean_corpus(config: CleanConfig, inputs: list[str], output: Path) -> CleanR
     counts_dir, logs = work / "counts", work / "logs"
     dropped_dir = output / DROPPED_DIR
     tasks, workers = config.tasks, config.workers or None
-    whole = [f for f in files if not FileReader(f, config).splittable]
-    if len(files) < tasks and whole:
+    whole = [f for f in files if not FileReader(f, config).splittable] if len(files) < tasks else []
+    if whole:
         log.warning(
             "%d input file(s) for %d tasks, and %s cannot be shared between tasks (JSONL and "
             "one-document-per-line text can): the first stage (normalize, PII, filters) runs those "

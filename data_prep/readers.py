@@ -209,13 +209,10 @@ class FileReader:
         self.source = source_name(path)
         self.format, self.compression = _format_of(path)
         self.encoding = "utf-8"
-        self.part, self.parts = part, parts
-        if not self.splittable:
-            self.part, self.parts = (0, 1) if part == 0 else (part, 0)
-
-    @property
-    def splittable(self) -> bool:
-        return self.format == "jsonl" or (self.format == "text" and self.config.text_unit == "line")
+        self.splittable = self.format == "jsonl" or (self.format == "text" and config.text_unit == "line")
+        # Another task's part of a file that only part 0 can read: nothing to read here.
+        self.skip = part > 0 and not self.splittable
+        self.part, self.parts = (part, parts) if self.splittable else (0, 1)
 
     def _mine(self, line: int) -> bool:
         return (line - 1) % self.parts == self.part
@@ -227,7 +224,7 @@ class FileReader:
         return Quarantined(self.source, line, offset, error, text[:RAW_LIMIT])
 
     def __iter__(self) -> Iterator[Record | Quarantined]:
-        if self.parts == 0:  # a part of a file that only part 0 can read
+        if self.skip:
             return
         if self.format == "parquet":
             yield from self._parquet()

@@ -189,83 +189,61 @@ def write_docs(path: Path, docs: list[dict]) -> Path:
 
 # A choice letter standing alone: "B", "B.", "정답은 B입니다", not the A of "Answer".
 CHOICE_LETTER = "(?<![A-Za-z])([A-D])(?![A-Za-z])"
+# lm-eval's kmmlu_direct recipe: greedy generation until its stops, exact match ignoring case,
+# punctuation and spaces; a second filter scores the extracted letter.
+GENERATION_SCORING = (
+    "generation_kwargs:",
+    "  until: ['Q:', \"\\n\\n\", '</s>', '.']",
+    "  do_sample: false",
+    "  temperature: 0.0",
+    "metric_list:",
+    "  - metric: exact_match",
+    "    aggregation: mean",
+    "    higher_is_better: true",
+    "    ignore_case: true",
+    "    ignore_punctuation: true",
+    "    regexes_to_ignore: [' ']",
+    "filter_list:",
+    "  - name: none",
+    "    filter:",
+    "      - function: take_first",
+    "  - name: extract",
+    "    filter:",
+    "      - function: regex",
+    f"        regex_pattern: '{CHOICE_LETTER}'",
+    "      - function: take_first",
+)
 
 
 def task_yaml(task: Task, files: dict[str, Path]) -> str:
     """An lm-eval task over our documents (a YAML file; `!function` needs the text form)."""
     if task.scoring == "generate":
-        return generation_yaml(task, files)
-    metrics = ["mc2"] if task.scoring == "mc2" else ["acc", "acc_norm", "acc_bytes"]
+        kind, target, scoring = "generate_until", ["doc_to_target: '{{choices[gold]}}'"], GENERATION_SCORING
+    else:
+        kind, target, scoring = "multiple_choice", ["doc_to_choice: choices", "doc_to_target: gold"], []
+        if task.scoring == "mc2":
+            scoring.append("process_results: !function utils.mc2")
+        scoring.append("metric_list:")
+        for metric in ["mc2"] if task.scoring == "mc2" else ["acc", "acc_norm", "acc_bytes"]:
+            scoring += [f"  - metric: {metric}", "    aggregation: mean", "    higher_is_better: true"]
+        if task.macro_f1:
+            scoring += ["  - metric: f1", "    aggregation: !function utils.macro_f1"]
+            scoring.append("    higher_is_better: true")
     lines = [
         f"task: {task.name}",
-        "output_type: multiple_choice",
+        f"output_type: {kind}",
         "doc_to_text: '{{query}}'",
-        "doc_to_choice: choices",
-        "doc_to_target: gold",
-        f"num_fewshot: {task.num_fewshot}",
-        "test_split: test",
-    ]
-    if "train" in files:
-        lines.append("fewshot_split: train")
-    if task.scoring == "mc2":
-        lines.append("process_results: !function utils.mc2")
-    lines.append("metric_list:")
-    for metric in metrics:
-        lines += [f"  - metric: {metric}", "    aggregation: mean", "    higher_is_better: true"]
-    if task.macro_f1:
-        lines += ["  - metric: f1", "    aggregation: !function utils.macro_f1", "    higher_is_better: true"]
-    lines += [
-        "metadata:",
-        f"  version: {task.version}",
-        "dataset_path: json",
-        "dataset_kwargs:",
-        "  data_files:",
-    ]
-    lines += data_files(files)
-    return "\n".join(lines) + "\n"
-
-
-def data_files(files: dict[str, Path]) -> list[str]:
-    return [f"    {split}: {json.dumps(str(path.resolve()))}" for split, path in files.items()]
-
-
-def generation_yaml(task: Task, files: dict[str, Path]) -> str:
-    """lm-eval's kmmlu_direct recipe over our documents: greedy generation until its stops, exact
-    match ignoring case, punctuation and spaces; a second filter scores the extracted letter."""
-    lines = [
-        f"task: {task.name}",
-        "output_type: generate_until",
-        "doc_to_text: '{{query}}'",
-        "doc_to_target: '{{choices[gold]}}'",
+        *target,
         f"num_fewshot: {task.num_fewshot}",
         "test_split: test",
         *(["fewshot_split: train"] if "train" in files else []),
-        "generation_kwargs:",
-        "  until: ['Q:', \"\\n\\n\", '</s>', '.']",
-        "  do_sample: false",
-        "  temperature: 0.0",
-        "metric_list:",
-        "  - metric: exact_match",
-        "    aggregation: mean",
-        "    higher_is_better: true",
-        "    ignore_case: true",
-        "    ignore_punctuation: true",
-        "    regexes_to_ignore: [' ']",
-        "filter_list:",
-        "  - name: none",
-        "    filter:",
-        "      - function: take_first",
-        "  - name: extract",
-        "    filter:",
-        "      - function: regex",
-        f"        regex_pattern: '{CHOICE_LETTER}'",
-        "      - function: take_first",
+        *scoring,
         "metadata:",
         f"  version: {task.version}",
         "dataset_path: json",
         "dataset_kwargs:",
         "  data_files:",
-        *data_files(files),
+        *(f"    {split}: {json.dumps(str(path.resolve()))}" for split, path in files.items()),
     ]
     return "\n".join(lines) + "\n"
 

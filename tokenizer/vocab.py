@@ -19,7 +19,7 @@ import struct
 import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from pipeline.cli import StageError
@@ -219,19 +219,16 @@ def select_pieces(korean, base, config: VocabConfig, budget: int) -> tuple[list[
     return chosen, rejected
 
 
-def count_usage(candidates: Sequence[str], base, lines: Sequence[str], max_lines: int) -> Counter:
+def count_usage(candidates: Sequence[str], base, lines: Sequence[str], config: VocabConfig) -> Counter:
     """How often each candidate is a token when SentencePiece encodes the training lines with the
-    base model plus every candidate (at most `max_lines` lines, evenly spread; 0: all)."""
+    base model plus every candidate, scored in their order (at most config.max_training_lines
+    lines, evenly spread; 0: all)."""
     import sentencepiece as spm
 
-    merged = model_pb2().ModelProto()
-    merged.CopyFrom(base)
-    lowest = min((p.score for p in base.pieces if p.type == NORMAL), default=0.0)
-    for text, score in zip(candidates, decreasing_scores(lowest, len(candidates)), strict=True):
-        new = merged.pieces.add()
-        new.piece, new.type, new.score = text, NORMAL, score
-    merged.trainer_spec.vocab_size = len(merged.pieces)
+    plain = replace(config, score_mode="decreasing", add_pad_token=False)
+    merged = merge_into_base(base, candidates, plain, placeholders=())
     processor = spm.SentencePieceProcessor(model_proto=merged.SerializeToString())
+    max_lines = config.max_training_lines
     step = max(1, len(lines) // max_lines) if max_lines else 1
     offset, counts = len(base.pieces), Counter()
     sample = lines[::step]
@@ -511,7 +508,7 @@ def extend_vocab(
     t = time.perf_counter()
     if config.selection == "usage":
         candidates, rejected = select_pieces(korean, base_proto, config, len(korean.pieces))
-        usage = count_usage(candidates, base_proto, train, config.max_training_lines)
+        usage = count_usage(candidates, base_proto, train, config)
         base_vocab = {p.piece for p in base_proto.pieces}
         pieces = select_by_usage(candidates, usage, base_vocab, budget, config)
     else:
