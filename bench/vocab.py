@@ -3,13 +3,15 @@
 Part 1, fertility. Train on the informal and mixed corpora (NSMC reviews, news comments,
 petitions, 4/5 of Wikinews articles); measure on held-out formal text: the other 1/5 of Wikinews
 articles plus konlpy's constitution and bills (legal and government text). Rows: Llama-2 as is,
-the Polyglot-Ko anchor, and extensions of Llama-2 by ko-vocab (default and ablations), all with
-the same number of added pieces.
+the Polyglot-Ko anchor, and extensions of Llama-2 by ko-vocab (default, lexical boundaries and
+ablations) with the same number of added pieces; then each kind of boundary (morpheme, lexical,
+none) at the --target-added budget.
 
 Part 2, segmentation throughput (chars/s) per analyzer and process count, against konlpy's own
 `Mecab.pos` call as the anchor.
 
-    python bench/vocab.py [--added 14336] [--skip-java] [--part fertility|segmentation]
+    python bench/vocab.py [--added 14336] [--target-added 16000] [--skip-java]
+                          [--part fertility|segmentation]
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def fertility(count_tokens, lines: list[str]) -> tuple[float, float]:
     return tokens / sum(map(len, lines)), tokens / sum(len(line.split()) for line in lines)
 
 
-def bench_fertility(added: int, workdir: Path) -> list[dict]:
+def bench_fertility(added: int, target_added: int, workdir: Path) -> list[dict]:
     import sentencepiece as spm
     from tokenizers import Tokenizer
 
@@ -113,15 +115,22 @@ def bench_fertility(added: int, workdir: Path) -> list[dict]:
         heldout_fraction=0.01,
         cache_dir=str(workdir / "cache"),
     )
+    at_target = replace(default, target_vocab_size=32000 + target_added)
     variants = {
         "ko-vocab default (morpheme-bounded, syllables first, by usage)": default,
+        "boundaries=lexical (content words' boundaries only)": replace(default, boundaries="lexical"),
         "ablation: pieces in model order, not by usage": replace(default, selection="model_order"),
         "ablation: syllables not first": replace(default, syllables_first=False),
-        "ablation: unconstrained BPE": replace(default, morpheme_bounded=False),
+        "ablation: unconstrained BPE (boundaries=none)": replace(default, boundaries="none"),
         "ablation: score 0 for new pieces (Chinese-LLaMA)": replace(default, score_mode="zero"),
     }
+    if target_added != added:
+        variants |= {
+            f"{target_added:,} added, boundaries={mode}": replace(at_target, boundaries=mode)
+            for mode in ("morpheme", "lexical", "none")
+        }
     for label, config in variants.items():
-        out = workdir / label.split(":")[0].replace(" ", "_") / str(len(rows))
+        out = workdir / "tokenizers" / str(len(rows))
         start = time.perf_counter()
         report = extend_vocab(config, [train_file], str(llama2), out, progress=False)
         seconds = time.perf_counter() - start
@@ -146,6 +155,7 @@ def bench_fertility(added: int, workdir: Path) -> list[dict]:
 def bench_segmentation(skip_java: bool) -> list[dict]:
     from tokenizer.morphemes import (
         konlpy_mecab,
+        make_segmenter,
         make_surfaces,
         mecab_segmenter,
         mecab_surfaces,
@@ -185,6 +195,18 @@ def bench_segmentation(skip_java: bool) -> list[dict]:
         }
     )
 
+    lexical = make_segmenter("mecab", "lexical")
+    start = time.perf_counter()
+    for line in sample:
+        lexical(line)
+    rows.append(
+        {
+            "analyzer": "mecab, boundaries=lexical (tags, then segment_line)",
+            "processes": 1,
+            "chars/s": chars / (time.perf_counter() - start),
+        }
+    )
+
     # The corpus once (start-up of the worker processes weighs in), then three times (closer to
     # the steady state of a large corpus).
     for repeat, processes in ((1, 1), (1, 2), (3, 2)):
@@ -199,6 +221,15 @@ def bench_segmentation(skip_java: bool) -> list[dict]:
                 "chars/s": text_chars / (time.perf_counter() - start),
             }
         )
+    start = time.perf_counter()
+    segment_lines(lines, "mecab", boundaries="lexical", processes=2, progress=False)
+    rows.append(
+        {
+            "analyzer": f"mecab, boundaries=lexical, segment_lines ({sum(map(len, lines)):,} chars)",
+            "processes": 2,
+            "chars/s": sum(map(len, lines)) / (time.perf_counter() - start),
+        }
+    )
     if not skip_java:
         small = lines[:300]
         small_chars = sum(map(len, small))
@@ -245,12 +276,18 @@ def main() -> None:
     parser.add_argument(
         "--added", type=int, default=14336, help="pieces added to Llama-2 (default: Llama-2-Ko's)"
     )
+    parser.add_argument(
+        "--target-added",
+        type=int,
+        default=16000,
+        help="also measure each kind of boundary at this budget (default: the issue's 16k ceiling)",
+    )
     parser.add_argument("--skip-java", action="store_true", help="skip the Java taggers in part 2")
     parser.add_argument("--part", choices=["all", "fertility", "segmentation"], default="all")
     args = parser.parse_args()
     if args.part in ("all", "fertility"):
         with tempfile.TemporaryDirectory() as tmp:
-            print_table(bench_fertility(args.added, Path(tmp)))
+            print_table(bench_fertility(args.added, args.target_added, Path(tmp)))
     if args.part in ("all", "segmentation"):
         print()
         print_table(bench_segmentation(args.skip_java))

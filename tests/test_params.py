@@ -73,11 +73,20 @@ def test_unknown_section_is_named(tmp_path):
         ("corpus.source=web", r"corpus\.source = 'web': expected one of 'konlpy-demo'"),
         ("corpus.split_constitution=2", r"corpus\.split_constitution = 2: expected bool"),
         ("base.model=", r"base\.model is empty"),
+        ("vocab.boundaries=strict", r"vocab\.boundaries = 'strict': expected one of 'morpheme'"),
     ],
 )
 def test_bad_values_name_key_and_value(override, message):
     with pytest.raises(ParamsError, match=message):
         load_params(REPO / "params.yaml", [override])
+
+
+def test_lexical_boundaries_need_mecab():
+    overrides = ["vocab.analyzer=komoran", "vocab.boundaries=lexical"]
+    with pytest.raises(
+        ParamsError, match=r"vocab\.boundaries = lexical reads MeCab's .* vocab\.analyzer is komoran"
+    ):
+        load_params(REPO / "params.yaml", overrides)
 
 
 def test_overrides_parse_as_yaml_and_win_over_the_file():

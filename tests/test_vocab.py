@@ -12,7 +12,16 @@ import sentencepiece as spm
 
 from pipeline.cli import StageError
 from tokenizer.config import VocabConfig
-from tokenizer.morphemes import DELIMITER, mecab_surfaces, morpheme_boundaries, segment_line, segment_lines
+from tokenizer.morphemes import (
+    DELIMITER,
+    lexical_units,
+    make_segmenter,
+    mecab_nodes,
+    mecab_surfaces,
+    morpheme_boundaries,
+    segment_line,
+    segment_lines,
+)
 from tokenizer.spm import BYTE, CONTROL, NORMAL, USER_DEFINED, read_model
 from tokenizer.vocab import extend_vocab, is_korean, main, select_by_usage, train_korean_bpe
 
@@ -229,12 +238,64 @@ def test_morpheme_bounded_pieces_align_better_than_plain_bpe(
     extended, corpus, config, llama2_sp_model, tmp_path
 ):
     _, bounded = extended
+    lexical = extend_vocab(
+        replace(config, boundaries="lexical"),
+        [corpus],
+        str(llama2_sp_model),
+        tmp_path / "lexical",
+        progress=False,
+    )
     plain = extend_vocab(
-        replace(config, morpheme_bounded=False), [corpus], str(llama2_sp_model), tmp_path, progress=False
+        replace(config, boundaries="none"), [corpus], str(llama2_sp_model), tmp_path / "plain", progress=False
     )
     assert plain.segmentation_chars_per_s is None  # plain BPE analyzes only the held-out text
     assert bounded.morpheme_boundary_precision > plain.morpheme_boundary_precision + 0.05
-    assert plain.parity_mismatched_lines == 0
+    # Lexical boundaries sit between the two: fewer tokens than every-morpheme boundaries, better
+    # aligned than plain BPE.
+    assert lexical.tokens_per_char["extended"] < 0.97 * bounded.tokens_per_char["extended"]
+    assert bounded.morpheme_boundary_precision > lexical.morpheme_boundary_precision
+    assert lexical.morpheme_boundary_precision > plain.morpheme_boundary_precision + 0.03
+    assert plain.parity_mismatched_lines == lexical.parity_mismatched_lines == 0
+
+
+def test_lexical_units_keep_content_words_apart_and_fuse_the_rest():
+    def units(tagged: str) -> list[str]:
+        nodes = []
+        for word in tagged.split(" "):
+            for k, node in enumerate(word.split("+")):
+                surface, tag = node.split("/")
+                nodes.append((" " if k == 0 and nodes else "", surface, tag.replace("&", "+")))
+        return lexical_units(nodes)
+
+    # A noun keeps its particle apart; a verb-forming suffix joins its noun, endings join them.
+    assert units("정부/NNG+가/JKS 사용/NNG+하/XSV+였/EP+다/EF") == ["정부", "가", "사용하였다"]
+    # Bound nouns and pronouns take their particles; an inflected node counts by its first tag.
+    assert units("것/NNB+으로/JKB 그/NP+는/JX 드러났/VV&EP+다/EF") == ["것으로", "그는", "드러났다"]
+    # The copula joins a bound noun but not a content noun; a suffix chain joins its particle.
+    assert units("공화국/NNG+이/VCP+다/EF 것/NNB+이/VCP+다/EF") == ["공화국", "이다", "것이다"]
+    assert units("화학/NNG+적/XSN+으로/JKB") == ["화학", "적으로"]
+    # Never across whitespace, even where the tags would fuse.
+    assert units("있/VV 다/EF") == ["있", "다"]
+
+
+def test_lexical_segmentation_marks_a_subset_of_the_morpheme_boundaries(korean_lines, edge_lines):
+    lexical, strict = make_segmenter("mecab", "lexical"), make_segmenter("mecab")
+    nodes = mecab_nodes()
+    kept = dropped = 0
+    for line in korean_lines + edge_lines + ["탭\t과\u00a0NBSP 와\u3000전각 ", "구분자\x1f들어감"]:
+        marked = lexical(line)
+        assert marked.replace(DELIMITER, "") == line
+        # MeCab's regex marking is lexical_units' rule exactly (the rule lives in fuses()).
+        if line.strip() and nodes(line) is not None and DELIMITER not in line:
+            units = lexical_units(nodes(line))
+            assert marked == segment_line(line, lambda _, units=units: units), line
+        fewer, every = morpheme_boundaries(marked), morpheme_boundaries(strict(line))
+        assert fewer <= every, line
+        kept, dropped = kept + len(fewer), dropped + len(every - fewer)
+    assert kept > 5000 and dropped > 5000  # both kinds are common in real text
+    assert lexical("정부가 사용하였다") == f"정부{DELIMITER}가 사용하였다"
+    with pytest.raises(ValueError, match="MeCab"):
+        make_segmenter("komoran", "lexical")
 
 
 def test_usage_selection_takes_used_pieces_with_their_building_blocks(config):

@@ -4,6 +4,11 @@
 unchanged except for DELIMITER between two morphemes of one eojeol. SentencePiece's
 `pretokenization_delimiter` then keeps every learned piece inside a morpheme. Only training needs
 this: the merged tokenizer runs without any analyzer.
+
+With `boundaries="lexical"` (MeCab only) fewer boundaries are marked: those before and after
+content words stay, while endings and particles may fuse with a verb stem, a bound noun, a
+pronoun or each other, and a verb-forming suffix with its noun: "정부⁣가 사용하였다", not
+"정부⁣가 사용⁣하⁣였⁣다". See fuses().
 """
 
 from __future__ import annotations
@@ -11,18 +16,36 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing import get_context
 from pathlib import Path
+from typing import Literal
 
 from pipeline.deps import require_module
 
+Boundaries = Literal["morpheme", "lexical"]
 DELIMITER = "\u2063"  # INVISIBLE SEPARATOR: absent from ordinary text, one code point
 # konlpy class of each analyzer; mecab is driven through konlpy's MeCab tagger directly.
 KONLPY_CLASSES = {"komoran": "Komoran", "okt": "Okt", "hannanum": "Hannanum", "kkma": "Kkma"}
 CHUNK_LINES = 2000
 
 _SEGMENT: Callable[[str], str] | None = None  # per process, set by _init_worker
+
+# Sejong tags (mecab-ko-dic's) of the morphemes that fuse in "lexical" mode: particles (J*), endings
+# (E*), suffixes (XS*) and the copula; the hosts they may fuse with; suffixes that fuse with anything.
+FUNCTIONAL_PREFIXES = ("J", "E", "XS", "VCP")
+HOST_TAGS = ("NNB", "NNBC", "NP")  # bound nouns (것, 수, 명) and pronouns (그, 이들)
+VERB_SUFFIXES = ("XSV", "XSA")  # 사용+하다, 중요+하다: the noun and suffix make one verb
+# mecab_lexical_segmenter's output, where a boundary reads "\x1d<tag before>\x1c<whitespace>
+# \x1f<tag after>\x1e". _FUSED is fuses() on that text: a functional tag right after a host's
+# (V*, functional, NNB*, NP), or a verb-forming suffix after any tag.
+_SEPARATORS = re.compile("[\x1c-\x1f]")
+_FUSED = re.compile(
+    "\x1d(?:V|J|E|XS|NNB|NP)[^\x1c]*\x1c\x1f(?:J|E|XS|VCP)[^\x1e]*\x1e|\x1d[^\x1c]*\x1c\x1f(?:XSV|XSA)[^\x1e]*\x1e"
+)
+_TAG_AFTER = re.compile("\x1d[^\x1c]*\x1c")
+_BOUNDARY = re.compile("\x1f[^\x1e]*\x1e")
 
 
 def konlpy_mecab():
@@ -76,6 +99,96 @@ def mecab_segmenter() -> Callable[[str], str]:
             out = out[1:]
         if DELIMITER in line or out.replace(DELIMITER, "") != line:
             return segment_line(line, surfaces)
+        return out
+
+    return segment
+
+
+def fuses(previous_tag: str, tag: str) -> bool:
+    """Whether a morpheme tagged `tag` joins the one before it (same eojeol) in "lexical" mode.
+
+    It does when it is functional (particle, ending, suffix, copula) and follows a predicate
+    (V*), another functional morpheme, a bound noun or a pronoun; a verb-forming suffix (XSV,
+    XSA) also joins a noun. So a content noun keeps its boundary before a particle (정부|가), the
+    thing morpheme-aware tokenizers exist for, while a verb keeps its endings (있다, 하였다).
+    Inflected nodes ("VV+EP" for 했) count by their first tag.
+    """
+    tag, previous = tag.split("+")[0], previous_tag.split("+")[0]
+    if not tag.startswith(FUNCTIONAL_PREFIXES):
+        return False
+    return (
+        tag in VERB_SUFFIXES
+        or previous.startswith("V")
+        or previous.startswith(FUNCTIONAL_PREFIXES)
+        or previous in HOST_TAGS
+    )
+
+
+def lexical_units(nodes: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Surfaces of (leading whitespace, surface, tag) nodes, each joined to the one before it
+    when fuses() says so and no whitespace separates them."""
+    units: list[str] = []
+    previous_tag = ""
+    for space, surface, tag in nodes:
+        if units and not space and fuses(previous_tag, tag):
+            units[-1] += surface
+        else:
+            units.append(surface)
+        previous_tag = tag
+    return units
+
+
+def mecab_nodes() -> Callable[[str], list[tuple[str, str, str]] | None]:
+    """(leading whitespace, surface, tag) of MeCab's morphemes for a line, None when the line
+    holds one of the separators the output uses (U+001C to U+001F)."""
+    import MeCab
+
+    fmt = "%pS\x1f%m\x1f%f[0]\x1e"
+    parse = MeCab.Tagger(
+        f"-d {konlpy_mecab().dicpath} --node-format={fmt} --unk-format={fmt} --eos-format="
+    ).parse
+
+    def nodes(line: str) -> list[tuple[str, str, str]] | None:
+        if _SEPARATORS.search(line):
+            return None
+        return [tuple(node.split("\x1f")) for node in parse(line).split("\x1e") if node]  # type: ignore[misc]
+
+    return nodes
+
+
+def mecab_lexical_segmenter() -> Callable[[str], str]:
+    """segment_line in "lexical" mode, with the marking done by MeCab and three regexes.
+
+    MeCab prints every morpheme as: leading whitespace, its tag, its surface, its tag again. A
+    regex deletes the tags of every boundary where fuses() joins the two morphemes; the other
+    boundaries become DELIMITERs, and the rest is as in mecab_segmenter. The result equals
+    segment_line on lexical_units of mecab_nodes (a test pins it on the shared corpora), which
+    is the fallback for lines the output does not reproduce exactly.
+    """
+    import MeCab
+
+    fmt = "%pS\x1f%f[0]\x1e%m\x1d%f[0]\x1c"
+    parse = MeCab.Tagger(
+        f"-d {konlpy_mecab().dicpath} --node-format={fmt} --unk-format={fmt} --eos-format="
+    ).parse
+    nodes, surfaces = mecab_nodes(), mecab_surfaces()
+
+    def reference(line: str) -> str:
+        tagged = nodes(line)
+        if tagged is None:
+            return segment_line(line, surfaces)
+        units = lexical_units(tagged)
+        return segment_line(line, lambda _: units)
+
+    def segment(line: str) -> str:
+        if _SEPARATORS.search(line):
+            return reference(line)
+        out = _FUSED.sub("", parse(line))
+        out = _BOUNDARY.sub(DELIMITER, _TAG_AFTER.sub("", out)).replace(" " + DELIMITER, " ")
+        if out.startswith(DELIMITER):
+            out = out[1:]
+        if out.replace(DELIMITER, "") != line:
+            return reference(line)
         return out
 
     return segment
@@ -135,17 +248,21 @@ def segment_line(line: str, surfaces: Callable[[str], list[str]]) -> str:
     return "".join(out)
 
 
-def make_segmenter(analyzer: str) -> Callable[[str], str]:
-    """segment_line for `analyzer`, MeCab's through mecab_segmenter."""
+def make_segmenter(analyzer: str, boundaries: Boundaries = "morpheme") -> Callable[[str], str]:
+    """segment_line for `analyzer`, MeCab's through mecab_segmenter (or mecab_lexical_segmenter)."""
+    if boundaries == "lexical":
+        if analyzer != "mecab":
+            raise ValueError(f"lexical boundaries read MeCab's part-of-speech tags; analyzer is {analyzer!r}")
+        return mecab_lexical_segmenter()
     if analyzer == "mecab":
         return mecab_segmenter()
     surfaces = make_surfaces(analyzer)
     return lambda line: segment_line(line, surfaces)
 
 
-def _init_worker(analyzer: str) -> None:
+def _init_worker(analyzer: str, boundaries: Boundaries) -> None:
     global _SEGMENT
-    _SEGMENT = make_segmenter(analyzer)
+    _SEGMENT = make_segmenter(analyzer, boundaries)
 
 
 def _segment_chunk(lines: Sequence[str]) -> list[str]:
@@ -169,6 +286,7 @@ def segment_lines(
     lines: Sequence[str],
     analyzer: str = "mecab",
     *,
+    boundaries: Boundaries = "morpheme",
     processes: int = 1,
     cache_dir: str | Path | None = None,
     progress: bool = True,
@@ -176,7 +294,8 @@ def segment_lines(
 ) -> list[str]:
     """Segment every line (see segment_line), in `processes` processes, cached on disk when asked.
 
-    The cache key covers the text, analyzer_version() and this module's source, so a changed
+    `boundaries`: "morpheme" marks every boundary; "lexical" (MeCab) only those fuses() keeps.
+    The cache key covers the text, analyzer_version(), the boundaries and this module's source, so a changed
     corpus, dictionary or segmentation rule never reuses stale boundaries. `stats["cached"]`
     tells whether the cache answered.
     """
@@ -186,11 +305,11 @@ def segment_lines(
     if cache_dir:
         # This file's own bytes too: a change to the segmentation rules must not reuse old output.
         code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
-        digest = hashlib.sha256(f"{analyzer_version(analyzer)}|{code}|{len(lines)}".encode())
+        digest = hashlib.sha256(f"{analyzer_version(analyzer)}|{boundaries}|{code}|{len(lines)}".encode())
         for line in lines:
             digest.update(line.encode("utf-8", "surrogatepass"))
             digest.update(b"\n")
-        key = Path(cache_dir) / f"{analyzer}-{digest.hexdigest()[:24]}.txt"
+        key = Path(cache_dir) / f"{analyzer}-{boundaries}-{digest.hexdigest()[:24]}.txt"
         if key.is_file():
             cached = key.read_text(encoding="utf-8").split("\n")
             if len(cached) == len(lines):
@@ -200,7 +319,7 @@ def segment_lines(
     chunks = [lines[i : i + CHUNK_LINES] for i in range(0, len(lines), CHUNK_LINES)]
     processes = processes or os.cpu_count() or 1
     result: list[str] = []
-    for part in _progress(_map_chunks(chunks, analyzer, processes), len(chunks), progress):
+    for part in _progress(_map_chunks(chunks, analyzer, boundaries, processes), len(chunks), progress):
         result.extend(part)
 
     if key is not None:
@@ -211,13 +330,17 @@ def segment_lines(
     return result
 
 
-def _map_chunks(chunks: list[Sequence[str]], analyzer: str, processes: int) -> Iterator[list[str]]:
+def _map_chunks(
+    chunks: list[Sequence[str]], analyzer: str, boundaries: Boundaries, processes: int
+) -> Iterator[list[str]]:
     if processes == 1 or len(chunks) == 1:
-        _init_worker(analyzer)
+        _init_worker(analyzer, boundaries)
         yield from map(_segment_chunk, chunks)
         return
     # spawn: MeCab and the JVM are not fork-safe once loaded in the parent.
-    with get_context("spawn").Pool(processes, initializer=_init_worker, initargs=(analyzer,)) as pool:
+    with get_context("spawn").Pool(
+        processes, initializer=_init_worker, initargs=(analyzer, boundaries)
+    ) as pool:
         yield from pool.imap(_segment_chunk, chunks)
 
 

@@ -488,10 +488,11 @@ def extend_vocab(
     cache = config.cache_dir or None
     seg_stats: dict = {"cached": True}  # nothing analyzed when training is not morpheme-bounded
     segmented_train = train
-    if config.morpheme_bounded:
+    if config.boundaries != "none":
         segmented_train = segment_lines(
             train,
             config.analyzer,
+            boundaries=config.boundaries,
             processes=config.processes,
             cache_dir=cache,
             progress=progress,
