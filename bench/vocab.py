@@ -176,76 +176,45 @@ def bench_segmentation(skip_java: bool) -> list[dict]:
     anchor = chars / (time.perf_counter() - start)
     rows.append({"analyzer": "konlpy Mecab.pos (anchor)", "processes": 1, "chars/s": anchor})
 
-    surfaces = mecab_surfaces()
-    start = time.perf_counter()
-    for line in sample:
-        segment_line(line, surfaces)
-    rows.append(
-        {"analyzer": "mecab, segment_line", "processes": 1, "chars/s": chars / (time.perf_counter() - start)}
-    )
-    segment = mecab_segmenter()
-    start = time.perf_counter()
-    for line in sample:
-        segment(line)
-    rows.append(
-        {
-            "analyzer": "mecab, mecab_segmenter (MeCab prints the marks)",
-            "processes": 1,
-            "chars/s": chars / (time.perf_counter() - start),
-        }
-    )
+    def per_line(label: str, segment, text: list[str] = sample) -> None:
+        start = time.perf_counter()
+        for line in text:
+            segment(line)
+        seconds = time.perf_counter() - start
+        rows.append({"analyzer": label, "processes": 1, "chars/s": sum(map(len, text)) / seconds})
 
-    lexical = make_segmenter("mecab", "lexical")
-    start = time.perf_counter()
-    for line in sample:
-        lexical(line)
-    rows.append(
-        {
-            "analyzer": "mecab, boundaries=lexical (MeCab prints tags, regexes mark)",
-            "processes": 1,
-            "chars/s": chars / (time.perf_counter() - start),
-        }
+    surfaces = mecab_surfaces()
+    per_line("mecab, segment_line", lambda line: segment_line(line, surfaces))
+    per_line("mecab, mecab_segmenter (MeCab prints the marks)", mecab_segmenter())
+    per_line(
+        "mecab, boundaries=lexical (MeCab prints tags, regexes mark)", make_segmenter("mecab", "lexical")
     )
 
     # The corpus once (start-up of the worker processes weighs in), then three times (closer to
-    # the steady state of a large corpus).
-    for repeat, processes in ((1, 1), (1, 2), (3, 2)):
+    # the steady state of a large corpus); lexical boundaries once, on 2 processes.
+    for repeat, processes, boundaries in (
+        (1, 1, "morpheme"),
+        (1, 2, "morpheme"),
+        (3, 2, "morpheme"),
+        (1, 2, "lexical"),
+    ):
         text = lines * repeat
         text_chars = sum(map(len, text))
         start = time.perf_counter()
-        segment_lines(text, "mecab", processes=processes, progress=False)
+        segment_lines(text, "mecab", boundaries=boundaries, processes=processes, progress=False)
         rows.append(
             {
-                "analyzer": f"mecab, segment_lines ({text_chars:,} chars)",
+                "analyzer": f"mecab, boundaries={boundaries}, segment_lines ({text_chars:,} chars)",
                 "processes": processes,
                 "chars/s": text_chars / (time.perf_counter() - start),
             }
         )
-    start = time.perf_counter()
-    segment_lines(lines, "mecab", boundaries="lexical", processes=2, progress=False)
-    rows.append(
-        {
-            "analyzer": f"mecab, boundaries=lexical, segment_lines ({sum(map(len, lines)):,} chars)",
-            "processes": 2,
-            "chars/s": sum(map(len, lines)) / (time.perf_counter() - start),
-        }
-    )
     if not skip_java:
         small = lines[:300]
-        small_chars = sum(map(len, small))
         for name in ("komoran", "okt", "hannanum", "kkma"):
             surfaces = make_surfaces(name)
             surfaces(small[0])  # JVM and model warm-up outside the timing
-            start = time.perf_counter()
-            for line in small:
-                segment_line(line, surfaces)
-            rows.append(
-                {
-                    "analyzer": f"{name}, segment_line",
-                    "processes": 1,
-                    "chars/s": small_chars / (time.perf_counter() - start),
-                }
-            )
+            per_line(f"{name}, segment_line", lambda line, s=surfaces: segment_line(line, s), small)
     for row in rows:
         row["ratio to anchor"] = row["chars/s"] / anchor
     return rows

@@ -41,8 +41,11 @@ VERB_SUFFIXES = ("XSV", "XSA")  # 사용+하다, 중요+하다: the noun and suf
 # \x1f<tag after>\x1e". _FUSED is fuses() on that text: a functional tag right after a host's
 # (V*, functional, NNB*, NP), or a verb-forming suffix after any tag.
 _SEPARATORS = re.compile("[\x1c-\x1f]")
+# Matched as prefixes of the whole tag: on mecab-ko-dic's tags that is fuses()' answer.
+_HOSTS = "|".join(("V", *FUNCTIONAL_PREFIXES, *HOST_TAGS))
 _FUSED = re.compile(
-    "\x1d(?:V|J|E|XS|NNB|NP)[^\x1c]*\x1c\x1f(?:J|E|XS|VCP)[^\x1e]*\x1e|\x1d[^\x1c]*\x1c\x1f(?:XSV|XSA)[^\x1e]*\x1e"
+    f"\x1d(?:{_HOSTS})[^\x1c]*\x1c\x1f(?:{'|'.join(FUNCTIONAL_PREFIXES)})[^\x1e]*\x1e"
+    f"|\x1d[^\x1c]*\x1c\x1f(?:{'|'.join(VERB_SUFFIXES)})[^\x1e]*\x1e"
 )
 _TAG_AFTER = re.compile("\x1d[^\x1c]*\x1c")
 _BOUNDARY = re.compile("\x1f[^\x1e]*\x1e")
@@ -77,6 +80,22 @@ def mecab_surfaces() -> Callable[[str], list[str]]:
     return surfaces
 
 
+def mecab_parser(node_format: str) -> Callable[[str], str]:
+    """MeCab's parse on konlpy's Mecab dictionary, printing every morpheme (known or not) as
+    `node_format` and nothing at the end of a line."""
+    import MeCab
+
+    formats = f"--node-format={node_format} --unk-format={node_format} --eos-format="
+    return MeCab.Tagger(f"-d {konlpy_mecab().dicpath} {formats}").parse
+
+
+def _unmark_word_starts(out: str) -> str:
+    """Drop the DELIMITERs that a printed morpheme carries at the line's start or after an ASCII
+    space: SentencePiece starts a word there anyway."""
+    out = out.replace(" " + DELIMITER, " ")
+    return out[1:] if out.startswith(DELIMITER) else out
+
+
 def mecab_segmenter() -> Callable[[str], str]:
     """segment_line for MeCab with the marking done inside MeCab: every morpheme is printed as
     its leading whitespace, DELIMITER, its surface; the DELIMITERs at the line's start or after an
@@ -85,18 +104,11 @@ def mecab_segmenter() -> Callable[[str], str]:
     the output does not reproduce exactly (trailing whitespace, which MeCab drops, or a DELIMITER
     already in the text) goes through segment_line instead.
     """
-    import MeCab
-
-    fmt = f"%pS{DELIMITER}%m"
-    parse = MeCab.Tagger(
-        f"-d {konlpy_mecab().dicpath} --node-format={fmt} --unk-format={fmt} --eos-format="
-    ).parse
+    parse = mecab_parser(f"%pS{DELIMITER}%m")
     surfaces = mecab_surfaces()
 
     def segment(line: str) -> str:
-        out = parse(line).replace(" " + DELIMITER, " ")
-        if out.startswith(DELIMITER):
-            out = out[1:]
+        out = _unmark_word_starts(parse(line))
         if DELIMITER in line or out.replace(DELIMITER, "") != line:
             return segment_line(line, surfaces)
         return out
@@ -141,12 +153,7 @@ def lexical_units(nodes: Sequence[tuple[str, str, str]]) -> list[str]:
 def mecab_nodes() -> Callable[[str], list[tuple[str, str, str]] | None]:
     """(leading whitespace, surface, tag) of MeCab's morphemes for a line, None when the line
     holds one of the separators the output uses (U+001C to U+001F)."""
-    import MeCab
-
-    fmt = "%pS\x1f%m\x1f%f[0]\x1e"
-    parse = MeCab.Tagger(
-        f"-d {konlpy_mecab().dicpath} --node-format={fmt} --unk-format={fmt} --eos-format="
-    ).parse
+    parse = mecab_parser("%pS\x1f%m\x1f%f[0]\x1e")
 
     def nodes(line: str) -> list[tuple[str, str, str]] | None:
         if _SEPARATORS.search(line):
@@ -165,12 +172,7 @@ def mecab_lexical_segmenter() -> Callable[[str], str]:
     segment_line on lexical_units of mecab_nodes (a test pins it on the shared corpora), which
     is the fallback for lines the output does not reproduce exactly.
     """
-    import MeCab
-
-    fmt = "%pS\x1f%f[0]\x1e%m\x1d%f[0]\x1c"
-    parse = MeCab.Tagger(
-        f"-d {konlpy_mecab().dicpath} --node-format={fmt} --unk-format={fmt} --eos-format="
-    ).parse
+    parse = mecab_parser("%pS\x1f%f[0]\x1e%m\x1d%f[0]\x1c")
     nodes, surfaces = mecab_nodes(), mecab_surfaces()
 
     def reference(line: str) -> str:
@@ -184,9 +186,7 @@ def mecab_lexical_segmenter() -> Callable[[str], str]:
         if _SEPARATORS.search(line):
             return reference(line)
         out = _FUSED.sub("", parse(line))
-        out = _BOUNDARY.sub(DELIMITER, _TAG_AFTER.sub("", out)).replace(" " + DELIMITER, " ")
-        if out.startswith(DELIMITER):
-            out = out[1:]
+        out = _unmark_word_starts(_BOUNDARY.sub(DELIMITER, _TAG_AFTER.sub("", out)))
         if out.replace(DELIMITER, "") != line:
             return reference(line)
         return out
