@@ -111,7 +111,6 @@ def bench_fertility(added: int, target_added: int, workdir: Path) -> list[dict]:
 
     default = VocabConfig(
         target_vocab_size=32000 + added,
-        train_vocab_size=32000,
         heldout_fraction=0.01,
         cache_dir=str(workdir / "cache"),
     )
@@ -119,6 +118,7 @@ def bench_fertility(added: int, target_added: int, workdir: Path) -> list[dict]:
     variants = {
         "ko-vocab default (morpheme-bounded, syllables first, by usage)": default,
         "boundaries=lexical (content words' boundaries only)": replace(default, boundaries="lexical"),
+        "ablation: every line analyzed in full (analysis_unit=line)": replace(default, analysis_unit="line"),
         "ablation: pieces in model order, not by usage": replace(default, selection="model_order"),
         "ablation: syllables not first": replace(default, syllables_first=False),
         "ablation: unconstrained BPE (boundaries=none)": replace(default, boundaries="none"),
@@ -129,6 +129,13 @@ def bench_fertility(added: int, target_added: int, workdir: Path) -> list[dict]:
             f"{target_added:,} added, boundaries={mode}": replace(at_target, boundaries=mode)
             for mode in ("morpheme", "lexical", "none")
         }
+        variants[f"{target_added:,} added, boundaries=lexical, analysis_unit=line"] = replace(
+            at_target, boundaries="lexical", analysis_unit="line"
+        )
+        for size in (32000, 48000, 80000):
+            variants[f"{target_added:,} added, boundaries=lexical, train_vocab_size={size:,}"] = replace(
+                at_target, boundaries="lexical", train_vocab_size=size
+            )
     for label, config in variants.items():
         out = workdir / "tokenizers" / str(len(rows))
         start = time.perf_counter()
@@ -190,24 +197,41 @@ def bench_segmentation(skip_java: bool) -> list[dict]:
         "mecab, boundaries=lexical (MeCab prints tags, regexes mark)", make_segmenter("mecab", "lexical")
     )
 
-    # The corpus once (start-up of the worker processes weighs in), then three times (closer to
-    # the steady state of a large corpus); lexical boundaries once, on 2 processes.
-    for repeat, processes, boundaries in (
-        (1, 1, "morpheme"),
-        (1, 2, "morpheme"),
-        (3, 2, "morpheme"),
-        (1, 2, "lexical"),
+    # The corpus once, start-up of the worker processes included, per boundaries, unit and
+    # process count; lines also three times over (closer to the steady state of a large corpus;
+    # not for eojeols, which would find every word of the repeats already split).
+    outputs: dict[tuple[str, str], list[str]] = {}
+    for boundaries, unit, processes, repeat in (
+        *((b, u, p, 1) for b in ("morpheme", "lexical") for u in ("line", "eojeol") for p in (1, 2)),
+        ("morpheme", "line", 2, 3),
     ):
         text = lines * repeat
         text_chars = sum(map(len, text))
+        stats: dict = {}
         start = time.perf_counter()
-        segment_lines(text, "mecab", boundaries=boundaries, processes=processes, progress=False)
+        out = segment_lines(
+            text, "mecab", boundaries=boundaries, unit=unit, processes=processes, progress=False, stats=stats
+        )
         rows.append(
             {
-                "analyzer": f"mecab, boundaries={boundaries}, segment_lines ({text_chars:,} chars)",
+                "analyzer": f"mecab, boundaries={boundaries}, unit={unit} ({text_chars:,} chars)",
                 "processes": processes,
                 "chars/s": text_chars / (time.perf_counter() - start),
+                "chars analyzed": stats["analyzed_chars"] / text_chars,
             }
+        )
+        if repeat == 1:
+            outputs[boundaries, unit] = out
+    for boundaries in ("morpheme", "lexical"):
+        occurrences = differ = 0
+        for in_line, alone in zip(outputs[boundaries, "line"], outputs[boundaries, "eojeol"], strict=True):
+            words = in_line.split(" ")
+            occurrences += sum(1 for word in words if word.strip())
+            if in_line != alone:
+                differ += sum(a != b for a, b in zip(words, alone.split(" "), strict=True))
+        print(
+            f"boundaries={boundaries}: {differ:,} of {occurrences:,} eojeol occurrences "
+            f"({differ / occurrences:.2%}) split otherwise by unit=eojeol than by unit=line"
         )
     if not skip_java:
         small = lines[:300]

@@ -74,6 +74,7 @@ def test_unknown_section_is_named(tmp_path):
         ("corpus.split_constitution=2", r"corpus\.split_constitution = 2: expected bool"),
         ("base.model=", r"base\.model is empty"),
         ("vocab.boundaries=strict", r"vocab\.boundaries = 'strict': expected one of 'morpheme'"),
+        ("vocab.analysis_unit=word", r"vocab\.analysis_unit = 'word': expected one of 'eojeol', 'line'"),
     ],
 )
 def test_bad_values_name_key_and_value(override, message):

@@ -21,6 +21,7 @@ from tokenizer.morphemes import (
     morpheme_boundaries,
     segment_line,
     segment_lines,
+    segment_words,
 )
 from tokenizer.spm import BYTE, CONTROL, NORMAL, USER_DEFINED, read_model
 from tokenizer.vocab import extend_vocab, is_korean, main, select_by_usage, train_korean_bpe
@@ -67,16 +68,46 @@ def test_segmentation_only_marks_the_text(korean_lines):
     assert morpheme_boundaries(segment_line("서울에서 만났다", surfaces)) >= {2}
 
 
-def test_parallel_and_cached_segmentation_match_the_serial_result(korean_lines, tmp_path):
+@pytest.mark.parametrize("unit", ["line", "eojeol"])
+def test_parallel_and_cached_segmentation_match_the_serial_result(korean_lines, tmp_path, unit):
     lines = korean_lines[:3000]
-    serial = segment_lines(lines, processes=1, progress=False)
+    serial = segment_lines(lines, unit=unit, processes=1, progress=False)
     stats: dict = {}
-    parallel = segment_lines(lines, processes=2, cache_dir=tmp_path, progress=False, stats=stats)
-    assert parallel == serial and stats == {"cached": False}
-    again = segment_lines(lines, processes=2, cache_dir=tmp_path, progress=False, stats=stats)
-    assert again == serial and stats == {"cached": True}
-    changed = segment_lines([*lines[:-1], "다른 문장"], cache_dir=tmp_path, progress=False, stats=stats)
-    assert stats == {"cached": False} and changed[-1] == "다른 문장"
+    parallel = segment_lines(lines, unit=unit, processes=2, cache_dir=tmp_path, progress=False, stats=stats)
+    assert parallel == serial and not stats["cached"]
+    again = segment_lines(lines, unit=unit, processes=2, cache_dir=tmp_path, progress=False, stats=stats)
+    assert again == serial and stats["cached"]
+    changed = [*lines[:-1], "다른 문장"]
+    changed = segment_lines(changed, unit=unit, cache_dir=tmp_path, progress=False, stats=stats)
+    assert not stats["cached"] and changed[-1] == "다른 문장"
+    other = "eojeol" if unit == "line" else "line"
+    segment_lines(lines, unit=other, processes=1, cache_dir=tmp_path, progress=False, stats=stats)
+    assert not stats["cached"]  # the unit is part of the key
+
+
+@pytest.mark.parametrize("boundaries", ["morpheme", "lexical"])
+def test_eojeol_unit_splits_each_word_alone_and_rebuilds_the_lines(korean_lines, edge_lines, boundaries):
+    odd = [" 앞 공백", "뒤 공백  ", "탭\t사이", "nbsp\u00a0사이", f"이미{DELIMITER}표시", "줄 \n 바꿈"]
+    odd += ["구분자\x1f들어감", "또 또또 또"]
+    lines = [*korean_lines[:4000], *edge_lines, *odd]
+    stats: dict = {}
+    by_word = segment_lines(lines, boundaries=boundaries, unit="eojeol", progress=False, stats=stats)
+    by_line = segment_lines(lines, boundaries=boundaries, unit="line", progress=False)
+    assert [s.replace(DELIMITER, "") for s in by_word] == [line.replace(DELIMITER, "") for line in lines]
+    # Each line is its words' splits, and a word's split does not depend on its batch.
+    words = list(dict.fromkeys(w for line in lines for w in line.split(" ") if w.strip()))
+    segment = make_segmenter("mecab", boundaries)
+    split = dict(zip(words, segment_words(words, segment), strict=True))
+    rebatched = segment_words(words[::-1][:5000], segment)
+    assert rebatched == [split[w] for w in words[::-1][:5000]]
+    assert by_word == [" ".join(split.get(w, w) for w in line.split(" ")) for line in lines]
+    # Most words split as they do in their own sentence, and MeCab reads far fewer characters.
+    occurrences = differ = 0
+    for alone, in_line in zip(by_word, by_line, strict=True):
+        pairs = [(a, b) for a, b in zip(alone.split(" "), in_line.split(" "), strict=True) if a.strip()]
+        occurrences, differ = occurrences + len(pairs), differ + sum(a != b for a, b in pairs)
+    assert occurrences > 30000 and 0 < differ < 0.05 * occurrences
+    assert stats["analyzed_chars"] < 0.8 * sum(map(len, lines))
 
 
 def test_no_korean_piece_crosses_a_morpheme_boundary(korean_lines, config):

@@ -18,6 +18,7 @@ import importlib.metadata
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Literal
@@ -28,7 +29,15 @@ Boundaries = Literal["morpheme", "lexical"]
 DELIMITER = "\u2063"  # INVISIBLE SEPARATOR: absent from ordinary text, one code point
 # konlpy class of each analyzer; mecab is driven through konlpy's MeCab tagger directly.
 KONLPY_CLASSES = {"komoran": "Komoran", "okt": "Okt", "hannanum": "Hannanum", "kkma": "Kkma"}
+Unit = Literal["eojeol", "line"]
 CHUNK_LINES = 2000
+CHUNK_WORDS = 4000
+WORDS_PER_PARSE = 256
+# The neighbour each distinct eojeol is analysed between in "eojeol" mode: an adverb ("again"),
+# which MeCab reads as the same one morpheme whatever its neighbours (꼭 is sometimes a noun),
+# and among the frames tried one of those that leave the words' splits closest to their
+# in-sentence splits (bench/vocab.py measures how close).
+FRAME = "또"
 
 _SEGMENT: Callable[[str], str] | None = None  # per process, set by _init_worker
 
@@ -270,6 +279,39 @@ def _segment_chunk(lines: Sequence[str]) -> list[str]:
     return [_SEGMENT(line) if line.strip() else line for line in lines]
 
 
+def _segment_word_chunk(words: Sequence[str]) -> list[str]:
+    assert _SEGMENT is not None
+    return segment_words(words, _SEGMENT)
+
+
+def segment_words(words: Sequence[str], segment: Callable[[str], str]) -> list[str]:
+    """`segment` of each eojeol (no ASCII space inside) with FRAME on either side: MeCab reads
+    "또 w1 또 w2 또 ... 또", WORDS_PER_PARSE words a call. MeCab takes the frame for the same
+    adverb whatever its neighbours, so its best path splits at every frame and a word's split
+    depends on the word alone, not on the batch it came in. A batch whose output does not give
+    back its text goes word by word."""
+    out: list[str] = []
+    for i in range(0, len(words), WORDS_PER_PARSE):
+        batch = words[i : i + WORDS_PER_PARSE]
+        text = f"{FRAME} " + f" {FRAME} ".join(batch) + f" {FRAME}"
+        segmented = segment(text)
+        # Segmenters only insert DELIMITERs, never next to a space: equal text means every part
+        # between spaces is its word or frame.
+        if segmented.replace(DELIMITER, "") == text:
+            out.extend(segmented.split(" ")[1::2])
+        else:
+            out.extend(_segment_framed(word, segment) for word in batch)
+    return out
+
+
+def _segment_framed(word: str, segment: Callable[[str], str]) -> str:
+    text = f"{FRAME} {word} {FRAME}"
+    segmented = segment(text)
+    if segmented.replace(DELIMITER, "") == text:
+        return segmented.split(" ")[1]
+    return segment(word)
+
+
 def analyzer_version(analyzer: str) -> str:
     """Versions that change the analysis: konlpy, and MeCab's binding and dictionary for mecab."""
     names = ["konlpy"] + (["mecab-python3", "python-mecab-ko-dic"] if analyzer == "mecab" else [])
@@ -287,6 +329,7 @@ def segment_lines(
     analyzer: str = "mecab",
     *,
     boundaries: Boundaries = "morpheme",
+    unit: Unit = "line",
     processes: int = 1,
     cache_dir: str | Path | None = None,
     progress: bool = True,
@@ -295,9 +338,12 @@ def segment_lines(
     """Segment every line (see segment_line), in `processes` processes, cached on disk when asked.
 
     `boundaries`: "morpheme" marks every boundary; "lexical" (MeCab) only those fuses() keeps.
-    The cache key covers the text, analyzer_version(), the boundaries and this module's source, so a changed
-    corpus, dictionary or segmentation rule never reuses stale boundaries. `stats["cached"]`
-    tells whether the cache answered.
+    `unit`: "line" analyses each line in full; "eojeol" analyses each distinct eojeol once
+    (segment_words) and rebuilds the lines from those splits, so repeated words cost nothing.
+    The cache key covers the text, analyzer_version(), the boundaries, the unit and this module's
+    source, so a changed corpus, dictionary or segmentation rule never reuses stale boundaries.
+    `stats["cached"]` tells whether the cache answered; `stats["analyzed_chars"]` counts the
+    characters handed to the analyzer (frames included).
     """
     stats = {} if stats is None else stats
     stats["cached"] = False
@@ -305,22 +351,43 @@ def segment_lines(
     if cache_dir:
         # This file's own bytes too: a change to the segmentation rules must not reuse old output.
         code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
-        digest = hashlib.sha256(f"{analyzer_version(analyzer)}|{boundaries}|{code}|{len(lines)}".encode())
+        head = f"{analyzer_version(analyzer)}|{boundaries}|{unit}|{code}|{len(lines)}"
+        digest = hashlib.sha256(head.encode())
         for line in lines:
             digest.update(line.encode("utf-8", "surrogatepass"))
             digest.update(b"\n")
-        key = Path(cache_dir) / f"{analyzer}-{boundaries}-{digest.hexdigest()[:24]}.txt"
+        key = Path(cache_dir) / f"{analyzer}-{boundaries}-{unit}-{digest.hexdigest()[:24]}.txt"
         if key.is_file():
             cached = key.read_text(encoding="utf-8").split("\n")
             if len(cached) == len(lines):
                 stats["cached"] = True
                 return cached
 
-    chunks = [lines[i : i + CHUNK_LINES] for i in range(0, len(lines), CHUNK_LINES)]
     processes = processes or os.cpu_count() or 1
+    if len(lines) <= CHUNK_LINES:
+        processes = 1  # a few lines: starting workers would cost more than it saves
     result: list[str] = []
-    for part in _progress(_map_chunks(chunks, analyzer, boundaries, processes), len(chunks), progress):
-        result.extend(part)
+    # The workers start (import, dictionary load) while this process finds the distinct words.
+    with _chunk_mapper(analyzer, boundaries, processes) as mapper:
+        if unit == "line":
+            chunks = [lines[i : i + CHUNK_LINES] for i in range(0, len(lines), CHUNK_LINES)]
+            stats["analyzed_chars"] = sum(map(len, lines))
+            for part in _progress(mapper(_segment_chunk, chunks), len(chunks), progress, "line"):
+                result.extend(part)
+        else:
+            # One token stream for the whole text, "\n" standing between lines as a word of its own:
+            # finding the distinct words and rebuilding the lines are then C-level calls.
+            tokens = " \n ".join(lines).split(" ")
+            words = [w for w in dict.fromkeys(tokens) if w.strip()]
+            stats["analyzed_chars"] = sum(map(len, words)) + (len(FRAME) + 1) * len(words)
+            chunks = [words[i : i + CHUNK_WORDS] for i in range(0, len(words), CHUNK_WORDS)]
+            split: list[str] = []
+            for part in _progress(mapper(_segment_word_chunk, chunks), len(chunks), progress, "eojeol"):
+                split.extend(part)
+            memo = dict(zip(words, split, strict=True))
+            result = " ".join(map(memo.get, tokens, tokens)).split(" \n ") if lines else []
+            if len(result) != len(lines):  # a line holds " \n " itself: rebuild line by line
+                result = [" ".join(map(memo.get, parts, parts)) for parts in (x.split(" ") for x in lines)]
 
     if key is not None:
         key.parent.mkdir(parents=True, exist_ok=True)
@@ -330,26 +397,26 @@ def segment_lines(
     return result
 
 
-def _map_chunks(
-    chunks: list[Sequence[str]], analyzer: str, boundaries: Boundaries, processes: int
-) -> Iterator[list[str]]:
-    if processes == 1 or len(chunks) == 1:
+@contextmanager
+def _chunk_mapper(analyzer: str, boundaries: Boundaries, processes: int) -> Iterator[Callable]:
+    """An ordered map over chunks: in this process, or in a pool of `processes` started now."""
+    if processes == 1:
         _init_worker(analyzer, boundaries)
-        yield from map(_segment_chunk, chunks)
+        yield map
         return
     # spawn: MeCab and the JVM are not fork-safe once loaded in the parent.
     with get_context("spawn").Pool(
         processes, initializer=_init_worker, initargs=(analyzer, boundaries)
     ) as pool:
-        yield from pool.imap(_segment_chunk, chunks)
+        yield pool.imap
 
 
-def _progress(iterable, total: int, enabled: bool):
+def _progress(iterable, total: int, enabled: bool, unit: str):
     if not enabled:
         return iterable
     from tqdm import tqdm
 
-    return tqdm(iterable, total=total, desc="morpheme analysis", unit="chunk")
+    return tqdm(iterable, total=total, desc=f"morpheme analysis by {unit}", unit="chunk")
 
 
 def morpheme_boundaries(segmented: str) -> set[int]:

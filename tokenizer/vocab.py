@@ -494,6 +494,7 @@ def extend_vocab(
             train,
             config.analyzer,
             boundaries=config.boundaries,
+            unit=config.analysis_unit,
             processes=config.processes,
             cache_dir=cache,
             progress=progress,
