@@ -27,9 +27,10 @@ class VocabConfig:
     # time instead of 75.0% (bench/vocab.py). "none": plain BPE on the raw text (0.547, 58.8%).
     boundaries: Literal["morpheme", "lexical", "none"] = "morpheme"
     # What the analyzer reads. "eojeol": each distinct eojeol once, between two fixed neighbours
-    # (또 ... 또), its split reused wherever it occurs: 1.5x as fast on the bench corpus and
-    # faster the more text repeats, but 2.4% of eojeol occurrences split otherwise than in their
-    # own sentence (bench/vocab.py). "line": every line in full, each word split in its context.
+    # (또 ... 또), its split reused wherever it occurs: 1.3-1.6x as fast on 2 processes on the
+    # 4.5M-char bench corpus, whose distinct eojeols hold half the characters (77% on an eighth
+    # of it: the more text, the more it saves), but 2.4-2.6% of eojeol occurrences split otherwise
+    # than in their own sentence (bench/vocab.py). "line": every line in full, each word in context.
     analysis_unit: Literal["eojeol", "line"] = "eojeol"
     # Processes for morpheme analysis (0: one per CPU core). More is faster, costs memory per process.
     processes: int = 2
