@@ -11,6 +11,7 @@ import pytest
 import sentencepiece as spm
 
 from pipeline.cli import StageError
+from tokenizer import morphemes
 from tokenizer.config import VocabConfig
 from tokenizer.morphemes import (
     DELIMITER,
@@ -86,7 +87,9 @@ def test_parallel_and_cached_segmentation_match_the_serial_result(korean_lines, 
 
 
 @pytest.mark.parametrize("boundaries", ["morpheme", "lexical"])
-def test_eojeol_unit_splits_each_word_alone_and_rebuilds_the_lines(korean_lines, edge_lines, boundaries):
+def test_eojeol_unit_splits_each_word_alone_and_rebuilds_the_lines(
+    korean_lines, edge_lines, boundaries, monkeypatch
+):
     odd = [" 앞 공백", "뒤 공백  ", "탭\t사이", "nbsp\u00a0사이", f"이미{DELIMITER}표시", "줄 \n 바꿈"]
     odd += ["구분자\x1f들어감", "또 또또 또"]
     lines = [*korean_lines[:4000], *edge_lines, *odd]
@@ -108,6 +111,12 @@ def test_eojeol_unit_splits_each_word_alone_and_rebuilds_the_lines(korean_lines,
         occurrences, differ = occurrences + len(pairs), differ + sum(a != b for a, b in pairs)
     assert occurrences > 30000 and 0 < differ < 0.05 * occurrences
     assert stats["analyzed_chars"] < 0.8 * sum(map(len, lines))
+    # Block by block (bounded memory), in two processes: the same lines, each word analysed once.
+    monkeypatch.setattr(morphemes, "BLOCK_LINES", 700)
+    blocks: dict = {}
+    kwargs = {"boundaries": boundaries, "unit": "eojeol", "progress": False, "stats": blocks}
+    assert segment_lines(lines, processes=2, **kwargs) == by_word
+    assert blocks["analyzed_chars"] == stats["analyzed_chars"]
 
 
 def test_no_korean_piece_crosses_a_morpheme_boundary(korean_lines, config):

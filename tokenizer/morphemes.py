@@ -5,6 +5,9 @@ unchanged except for DELIMITER between two morphemes of one eojeol. SentencePiec
 `pretokenization_delimiter` then keeps every learned piece inside a morpheme. Only training needs
 this: the merged tokenizer runs without any analyzer.
 
+segment_lines(unit="eojeol") analyses each distinct eojeol once, between two fixed neighbours
+(segment_words), and reuses its split wherever it occurs.
+
 With `boundaries="lexical"` (MeCab only) fewer boundaries are marked: those before and after
 content words stay, while endings and particles may fuse with a verb stem, a bound noun, a
 pronoun or each other, and a verb-forming suffix with its noun: "정부⁣가 사용하였다", not
@@ -32,6 +35,7 @@ KONLPY_CLASSES = {"komoran": "Komoran", "okt": "Okt", "hannanum": "Hannanum", "k
 Unit = Literal["eojeol", "line"]
 CHUNK_LINES = 2000
 CHUNK_WORDS = 4000
+BLOCK_LINES = 200_000  # "eojeol" unit: lines read per block (bounds the token list's memory)
 WORDS_PER_PARSE = 256
 # The neighbour each distinct eojeol is analysed between in "eojeol" mode: an adverb ("again"),
 # which MeCab reads as the same one morpheme whatever its neighbours (꼭 is sometimes a noun),
@@ -305,6 +309,7 @@ def segment_words(words: Sequence[str], segment: Callable[[str], str]) -> list[s
 
 
 def _segment_framed(word: str, segment: Callable[[str], str]) -> str:
+    """One word between frames; the word alone if even that does not give back its text."""
     text = f"{FRAME} {word} {FRAME}"
     segmented = segment(text)
     if segmented.replace(DELIMITER, "") == text:
@@ -339,7 +344,8 @@ def segment_lines(
 
     `boundaries`: "morpheme" marks every boundary; "lexical" (MeCab) only those fuses() keeps.
     `unit`: "line" analyses each line in full; "eojeol" analyses each distinct eojeol once
-    (segment_words) and rebuilds the lines from those splits, so repeated words cost nothing.
+    (segment_words) and rebuilds the lines from those splits, so repeated words cost nothing;
+    it keeps one split per distinct eojeol in memory.
     The cache key covers the text, analyzer_version(), the boundaries, the unit and this module's
     source, so a changed corpus, dictionary or segmentation rule never reuses stale boundaries.
     `stats["cached"]` tells whether the cache answered; `stats["analyzed_chars"]` counts the
@@ -375,25 +381,48 @@ def segment_lines(
             for part in _progress(mapper(_segment_chunk, chunks), len(chunks), progress, "line"):
                 result.extend(part)
         else:
-            # One token stream for the whole text, "\n" standing between lines as a word of its own:
-            # finding the distinct words and rebuilding the lines are then C-level calls.
-            tokens = " \n ".join(lines).split(" ")
-            words = [w for w in dict.fromkeys(tokens) if w.strip()]
-            stats["analyzed_chars"] = sum(map(len, words)) + (len(FRAME) + 1) * len(words)
-            chunks = [words[i : i + CHUNK_WORDS] for i in range(0, len(words), CHUNK_WORDS)]
-            split: list[str] = []
-            for part in _progress(mapper(_segment_word_chunk, chunks), len(chunks), progress, "eojeol"):
-                split.extend(part)
-            memo = dict(zip(words, split, strict=True))
-            result = " ".join(map(memo.get, tokens, tokens)).split(" \n ") if lines else []
-            if len(result) != len(lines):  # a line holds " \n " itself: rebuild line by line
-                result = [" ".join(map(memo.get, parts, parts)) for parts in (x.split(" ") for x in lines)]
+            result = _segment_by_eojeol(lines, mapper, progress, stats)
 
     if key is not None:
         key.parent.mkdir(parents=True, exist_ok=True)
         tmp = key.with_suffix(".tmp")
         tmp.write_text("\n".join(result), encoding="utf-8")
         tmp.replace(key)
+    return result
+
+
+def _segment_by_eojeol(lines: Sequence[str], mapper: Callable, progress: bool, stats: dict) -> list[str]:
+    """segment_lines with unit="eojeol": BLOCK_LINES lines at a time, the block's words that no
+    earlier block had go to the workers. Memory holds one block's tokens and one split per
+    distinct word, not a token list of the whole corpus."""
+    from tqdm import tqdm
+
+    memo: dict[str, str] = {}
+    result: list[str] = []
+    stats["analyzed_chars"] = 0
+    total = sum(map(len, lines))
+    with tqdm(
+        total=total, disable=not progress, desc="morpheme analysis by eojeol", unit="char", unit_scale=True
+    ) as bar:
+        for start in range(0, len(lines), BLOCK_LINES):
+            block = lines[start : start + BLOCK_LINES]
+            # One token stream for the block, "\n" standing between lines as a word of its own:
+            # finding the new words and rebuilding the lines are then C-level calls.
+            tokens = " \n ".join(block).split(" ")
+            new = [w for w in dict.fromkeys(tokens) if w.strip() and w not in memo]
+            stats["analyzed_chars"] += sum(map(len, new)) + (len(FRAME) + 1) * len(new)
+            chunks = [new[i : i + CHUNK_WORDS] for i in range(0, len(new), CHUNK_WORDS)]
+            block_chars, shown = sum(map(len, block)), 0
+            for words, split in zip(chunks, mapper(_segment_word_chunk, chunks), strict=True):
+                memo.update(zip(words, split, strict=True))
+                step = block_chars * len(words) // len(new)
+                bar.update(step)
+                shown += step
+            bar.update(block_chars - shown)
+            rebuilt = " ".join(map(memo.get, tokens, tokens)).split(" \n ")
+            if len(rebuilt) != len(block):  # a line holds " \n " itself: rebuild line by line
+                rebuilt = [" ".join(map(memo.get, parts, parts)) for parts in (x.split(" ") for x in block)]
+            result.extend(rebuilt)
     return result
 
 

@@ -1,7 +1,8 @@
 """`ko-vocab`: extend the base SentencePiece model with Korean pieces learned on morpheme boundaries.
 
 Steps: read the corpus and hold out a share of documents; mark MeCab morpheme boundaries (every
-one, or with vocab.boundaries=lexical only those of content words); train a Korean BPE model
+one, or with vocab.boundaries=lexical only those of content words; each distinct eojeol is
+analysed once unless vocab.analysis_unit=line); train a Korean BPE model
 whose pieces never cross a marked boundary; choose new pieces (Korean, not in the
 base, no digits, emails or URLs); append them to the base model without moving any original id;
 export the Hugging Face files. Then prove it on the held-out text: HF ids equal SentencePiece's,
