@@ -293,28 +293,27 @@ def segment_words(words: Sequence[str], segment: Callable[[str], str]) -> list[s
     "또 w1 또 w2 또 ... 또", WORDS_PER_PARSE words a call. MeCab takes the frame for the same
     adverb whatever its neighbours, so its best path splits at every frame and a word's split
     depends on the word alone, not on the batch it came in. A batch whose output does not give
-    back its text goes word by word."""
+    back its text goes word by word (a word alone if its frames fail too)."""
     out: list[str] = []
     for i in range(0, len(words), WORDS_PER_PARSE):
         batch = words[i : i + WORDS_PER_PARSE]
-        text = f"{FRAME} " + f" {FRAME} ".join(batch) + f" {FRAME}"
-        segmented = segment(text)
-        # Segmenters only insert DELIMITERs, never next to a space: equal text means every part
-        # between spaces is its word or frame.
-        if segmented.replace(DELIMITER, "") == text:
-            out.extend(segmented.split(" ")[1::2])
-        else:
-            out.extend(_segment_framed(word, segment) for word in batch)
+        split = _split_framed(batch, segment)
+        if split is None:
+            split = [(_split_framed([word], segment) or [segment(word)])[0] for word in batch]
+        out.extend(split)
     return out
 
 
-def _segment_framed(word: str, segment: Callable[[str], str]) -> str:
-    """One word between frames; the word alone if even that does not give back its text."""
-    text = f"{FRAME} {word} {FRAME}"
+def _split_framed(words: Sequence[str], segment: Callable[[str], str]) -> list[str] | None:
+    """`segment` of "또 w1 또 ... wn 또", cut back into the words' splits; None if the output does
+    not give back its text."""
+    text = f"{FRAME} " + f" {FRAME} ".join(words) + f" {FRAME}"
     segmented = segment(text)
-    if segmented.replace(DELIMITER, "") == text:
-        return segmented.split(" ")[1]
-    return segment(word)
+    # Segmenters only insert DELIMITERs, never next to a space: equal text means every part
+    # between spaces is its word or frame.
+    if segmented.replace(DELIMITER, "") != text:
+        return None
+    return segmented.split(" ")[1::2]
 
 
 def analyzer_version(analyzer: str) -> str:
@@ -378,7 +377,7 @@ def segment_lines(
         if unit == "line":
             chunks = [lines[i : i + CHUNK_LINES] for i in range(0, len(lines), CHUNK_LINES)]
             stats["analyzed_chars"] = sum(map(len, lines))
-            for part in _progress(mapper(_segment_chunk, chunks), len(chunks), progress, "line"):
+            for part in _progress(mapper(_segment_chunk, chunks), len(chunks), progress):
                 result.extend(part)
         else:
             result = _segment_by_eojeol(lines, mapper, progress, stats)
@@ -440,12 +439,12 @@ def _chunk_mapper(analyzer: str, boundaries: Boundaries, processes: int) -> Iter
         yield pool.imap
 
 
-def _progress(iterable, total: int, enabled: bool, unit: str):
+def _progress(iterable, total: int, enabled: bool):
     if not enabled:
         return iterable
     from tqdm import tqdm
 
-    return tqdm(iterable, total=total, desc=f"morpheme analysis by {unit}", unit="chunk")
+    return tqdm(iterable, total=total, desc="morpheme analysis by line", unit="chunk")
 
 
 def morpheme_boundaries(segmented: str) -> set[int]:
