@@ -240,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
         write_resolved(
             output,
             "eval",
-            dataclasses.replace(params, eval=config),
+            params.replace(eval=config),
             "eval",
             {"models": args.models, "bpc_text": args.bpc_text, "output": str(output)},
         )

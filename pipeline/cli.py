@@ -96,9 +96,8 @@ def resolve_params(args: argparse.Namespace) -> Params:
     params = load_params(path, args.overrides)
     if args.model_key and getattr(args, "model", None):
         section = getattr(params, args.section)
-        params = dataclasses.replace(
-            params, **{args.section: dataclasses.replace(section, **{args.model_key: args.model})}
-        )
+        section = dataclasses.replace(section, **{args.model_key: args.model})
+        params = params.replace(**{args.section: section})
     return params
 
 

@@ -1,21 +1,21 @@
 """The params file as typed sections: one frozen dataclass per section, all loaded together.
 
 Loading validates the whole file, not just the running stage's section, so a bad key anywhere in
-params.yaml or a recipe fails before any work starts.
+params.yaml or a recipe fails before any work starts. The registry names each section's class by
+module path and imports it only when a file is loaded: this plumbing imports no stage's package
+(a stage's DVC dependencies then follow the code that stage really runs).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import re
-import typing
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from data_prep.config import CleanConfig, CorpusConfig
-from eval.config import EvalConfig
 from pipeline.params import (
     ParamsError,
     apply_overrides,
@@ -24,7 +24,11 @@ from pipeline.params import (
     require,
     section_to_dict,
 )
-from tokenizer.config import VocabConfig
+
+if TYPE_CHECKING:  # for readers and type checkers only: loading imports them by name
+    from data_prep.config import CleanConfig, CorpusConfig
+    from eval.config import EvalConfig
+    from tokenizer.config import VocabConfig
 
 DEMO = "demo"
 HUB_ID_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -329,27 +333,67 @@ class PublishConfig:
         return {name.strip(): licence.strip() for name, _, licence in pairs}
 
 
-@dataclass(frozen=True)
-class Params:
-    """A whole params file. Sections missing from the file take their defaults."""
+# Section name -> "module:Class", in params-file order. Each stage package owns its section's class.
+SECTIONS: dict[str, str] = {
+    "corpus": "data_prep.config:CorpusConfig",
+    "clean": "data_prep.config:CleanConfig",
+    "base": "pipeline.config:BaseConfig",
+    "vocab": "tokenizer.config:VocabConfig",
+    "pretrain": "pipeline.config:PretrainConfig",
+    "sft": "pipeline.config:SFTConfig",
+    "eval": "eval.config:EvalConfig",
+    "publish": "pipeline.config:PublishConfig",
+}
 
-    corpus: CorpusConfig = field(default_factory=CorpusConfig)
-    clean: CleanConfig = field(default_factory=CleanConfig)
-    base: BaseConfig = field(default_factory=BaseConfig)
-    vocab: VocabConfig = field(default_factory=VocabConfig)
-    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
-    sft: SFTConfig = field(default_factory=SFTConfig)
-    eval: EvalConfig = field(default_factory=EvalConfig)
-    publish: PublishConfig = field(default_factory=PublishConfig)
 
-    def to_dict(self) -> dict[str, dict[str, Any]]:
-        return {f.name: section_to_dict(getattr(self, f.name)) for f in dataclasses.fields(self)}
+def section_class(name: str) -> type:
+    """The dataclass of section `name`, imported on first use."""
+    module, _, cls = SECTIONS[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
 
 
 def section_classes() -> dict[str, type]:
     """Section name -> dataclass, in params-file order."""
-    hints = typing.get_type_hints(Params)
-    return {f.name: hints[f.name] for f in dataclasses.fields(Params)}
+    return {name: section_class(name) for name in SECTIONS}
+
+
+class Params:
+    """A whole params file: one validated dataclass per section, as attributes (params.pretrain).
+
+    Sections missing from the file take their defaults.
+    """
+
+    corpus: CorpusConfig
+    clean: CleanConfig
+    base: BaseConfig
+    vocab: VocabConfig
+    pretrain: PretrainConfig
+    sft: SFTConfig
+    eval: EvalConfig
+    publish: PublishConfig
+
+    def __init__(self, **sections: Any):
+        unknown = sorted(set(sections) - set(SECTIONS))
+        if unknown:
+            raise TypeError(f"unknown section(s) {unknown}")
+        for name in SECTIONS:
+            value = sections.get(name)
+            object.__setattr__(self, name, value if value is not None else section_class(name)())
+
+    def __setattr__(self, name, value):
+        raise dataclasses.FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Params) and self.to_dict() == other.to_dict()
+
+    __hash__ = None
+
+    def replace(self, **sections: Any) -> Params:
+        """A copy with some sections replaced."""
+        return Params(**{**{name: getattr(self, name) for name in SECTIONS}, **sections})
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return {name: section_to_dict(getattr(self, name)) for name in SECTIONS}
 
 
 def load_params(path: str | Path | None, overrides: Sequence[str] = ()) -> Params:
@@ -357,8 +401,8 @@ def load_params(path: str | Path | None, overrides: Sequence[str] = ()) -> Param
     raw = read_params_file(path) if path is not None else {}
     source = str(path) if path is not None else "defaults"
     raw = apply_overrides(raw, overrides)
-    classes = section_classes()
-    unknown = sorted(set(raw) - set(classes))
+    unknown = sorted(set(raw) - set(SECTIONS))
     if unknown:
-        raise ParamsError(f"{source}: unknown section(s) {', '.join(unknown)}; known: {', '.join(classes)}")
+        raise ParamsError(f"{source}: unknown section(s) {', '.join(unknown)}; known: {', '.join(SECTIONS)}")
+    classes = section_classes()
     return Params(**{name: build_section(cls, name, raw.get(name), source) for name, cls in classes.items()})

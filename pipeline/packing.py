@@ -40,8 +40,8 @@ class PackReport:
 
 def cache_key(inputs: Sequence[Path], tokenizer_dir: Path, settings: dict) -> str:
     """A digest of the input files' bytes, the tokenizer files and the packing settings."""
+    from data_prep.corpus import corpus_files
     from tokenizer.hf_export import HF_FILES
-    from tokenizer.vocab import corpus_files
 
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     for path in corpus_files(inputs):  # exactly the files whose documents are read
@@ -57,7 +57,7 @@ def cache_key(inputs: Sequence[Path], tokenizer_dir: Path, settings: dict) -> st
 
 
 def _documents(paths: list[str], text_field: str, validation_fraction: float, want_validation: bool):
-    from tokenizer.vocab import is_heldout, iter_documents
+    from data_prep.corpus import is_heldout, iter_documents
 
     for doc_id, text in iter_documents(paths, text_field):
         if is_heldout(doc_id, validation_fraction) == want_validation and text.strip():
