@@ -99,13 +99,22 @@ def clean_corpus(config: CleanConfig, inputs: list[str], output: Path) -> CleanR
     from datatrove.utils.text import TextNormConfig
 
     from data_prep import steps
-    from data_prep.readers import FileReader, InputError, find_input_files, source_name
+    from data_prep.readers import InputError, find_input_files, source_name
+    from data_prep.sources import read_manifest
 
     started = time.perf_counter()
     try:
         files, ignored = find_input_files(inputs)
     except InputError as exc:
         raise CleanError(str(exc)) from exc
+    # The corpus stage's in-place sources: read where they are, named by source (stable ids).
+    names: dict[str, tuple[str, str, str]] = {}
+    for item in inputs:
+        for path, name, text_field, text_unit in read_manifest(Path(item)) if Path(item).is_dir() else []:
+            if not path.is_file():
+                raise CleanError(f"{item}: in-place source file {path} is gone; re-run the corpus stage")
+            files.append(path)
+            names[str(path)] = (name, text_field, text_unit)
     if not files:
         raise CleanError(f"no input files under {inputs}")
     output.mkdir(parents=True, exist_ok=True)
@@ -113,7 +122,7 @@ def clean_corpus(config: CleanConfig, inputs: list[str], output: Path) -> CleanR
     counts_dir, logs = work / "counts", work / "logs"
     dropped_dir = output / DROPPED_DIR
     tasks, workers = config.tasks, config.workers or None
-    whole = [f for f in files if not FileReader(f, config).splittable] if len(files) < tasks else []
+    whole = [f for f in files if not _reader(f, config, names).splittable] if len(files) < tasks else []
     if whole:
         log.warning(
             "%d input file(s) for %d tasks, and %s cannot be shared between tasks (JSONL and "
@@ -149,7 +158,9 @@ def clean_corpus(config: CleanConfig, inputs: list[str], output: Path) -> CleanR
     stage1 = executor(
         "1-filter",
         [
-            steps.ReadInputs([str(f) for f in files], config, str(output / QUARANTINE_DIR), str(counts_dir)),
+            steps.ReadInputs(
+                [str(f) for f in files], config, str(output / QUARANTINE_DIR), str(counts_dir), names
+            ),
             steps.CleanDocuments(config, str(dropped_dir), str(counts_dir)),
             steps.WriteShard(s["prepared"], hashes=config.exact_dedup),
         ],
@@ -194,6 +205,14 @@ def clean_corpus(config: CleanConfig, inputs: list[str], output: Path) -> CleanR
     report.ignored_files = [source_name(p) for p in ignored]
     shutil.rmtree(work)
     return report
+
+
+def _reader(path: Path, config: CleanConfig, names: dict):
+    from data_prep.readers import FileReader
+    from data_prep.steps import source_config
+
+    label, text_field, text_unit = names.get(str(path), (None, "", ""))
+    return FileReader(path, source_config(config, text_field, text_unit), name=label)
 
 
 def _report(config: CleanConfig, counts: Counter[str], files: list[Path], seconds: float) -> CleanReport:

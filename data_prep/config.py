@@ -6,21 +6,35 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from pipeline.params import require
+from pipeline.source_entry import SourceEntry, check_source_names
 
 
 @dataclass(frozen=True)
 class CorpusConfig:
-    """params.yaml `corpus`: the raw Korean text that the clean stage receives in the demo."""
+    """params.yaml `corpus`: the raw Korean text that the clean stage receives."""
 
     SECTION: ClassVar[str] = "corpus"
 
-    # "konlpy-demo": the Korean constitution and ten National Assembly bills that ship inside
-    # konlpy (~65k characters), verbatim, so the demo needs no download. Your own corpus does not
-    # go through this stage: give its files to the clean stage.
-    source: Literal["konlpy-demo"] = "konlpy-demo"
-    # One document per constitution chapter (제N장; 11 documents) or the whole constitution as one
-    # document. Chapters give later stages more, shorter documents to filter, dedup and pack.
+    # Where the Korean text comes from (see SourceEntry). Local sources without a cap or weight
+    # are read in place by the clean stage (no copy); Hub, URL, builtin and capped sources are
+    # streamed into data/raw/<name>/ as compressed JSONL shards.
+    sources: tuple[SourceEntry, ...] = (SourceEntry(builtin="konlpy-demo"),)
+    # konlpy-demo: one document per constitution chapter (제N장; 11 documents) or the whole
+    # constitution as one. Chapters give later stages more, shorter documents.
     split_constitution: bool = True
+    # A local mirror of the Hub: hub: OWNER/NAME reads MIRROR/OWNER/NAME through `datasets`
+    # ("": the Hub itself; HF_HUB_OFFLINE=1 then reads the cache only).
+    hub_mirror: str = ""
+    # Documents per written shard: a killed run resumes after its last finished shard.
+    shard_documents: int = 20000
+    # Seed of the `weight` sampling.
+    seed: int = 0
+
+    def __post_init__(self):
+        s = self.SECTION
+        require(len(self.sources) > 0, f"{s}.sources is empty: name at least one source of Korean text")
+        check_source_names(self.sources, f"{s}.sources")
+        require(self.shard_documents > 0, f"{s}.shard_documents = {self.shard_documents}: must be positive")
 
 
 TOP_NGRAM_SIZES = (2, 3, 4)

@@ -91,7 +91,8 @@ def find_input_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path
         for path in matches:
             if path.is_dir():
                 for p in path.rglob("*"):
-                    if p.is_file():
+                    # Hidden files are bookkeeping (the corpus stage's manifest and progress), not data.
+                    if p.is_file() and not p.name.startswith("."):
                         (found if is_data_file(p) else ignored).add(p)
             elif path.is_file():
                 found.add(path)
@@ -130,7 +131,22 @@ def _format_of(path: Path) -> tuple[str, str | None]:
     return "text", compression
 
 
-def _open_binary(path: Path, compression: str | None) -> IO[bytes]:
+def _open_binary(path: Path | str, compression: str | None) -> IO[bytes]:
+    if isinstance(path, str):  # an fsspec URL: its bytes stream, decompressed below
+        import fsspec
+
+        raw = fsspec.open(path, "rb").open()
+        if compression == ".gz":
+            return gzip.GzipFile(fileobj=raw)
+        if compression == ".bz2":
+            return bz2.BZ2File(raw)
+        if compression == ".xz":
+            return lzma.LZMAFile(raw)
+        if compression == ".zst":
+            import zstandard
+
+            return zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
+        return raw
     if compression == ".gz":
         return gzip.open(path, "rb")
     if compression == ".bz2":
@@ -203,11 +219,15 @@ class FileReader:
     (unreadable, binary, truncated) are reported by part 0 alone.
     """
 
-    def __init__(self, path: Path, config: CleanConfig, part: int = 0, parts: int = 1):
-        self.path = path
+    def __init__(
+        self, path: Path | str, config: CleanConfig, part: int = 0, parts: int = 1, name: str | None = None
+    ):
+        # An fsspec URL (s3://, hf://, file://) stays a string: Path would fold its "//".
+        self.path = path if isinstance(path, str) and "://" in path else Path(path)
         self.config = config
-        self.source = source_name(path)
-        self.format, self.compression = _format_of(path)
+        # `name` (the source's own label and relative path) keeps ids the same on every machine.
+        self.source = name or (self.path if isinstance(self.path, str) else source_name(self.path))
+        self.format, self.compression = _format_of(Path(str(path).rsplit("/", 1)[-1]))
         self.encoding = "utf-8"
         self.splittable = self.format == "jsonl" or (self.format == "text" and config.text_unit == "line")
         # Another task's part of a file that only part 0 can read: nothing to read here.
@@ -376,7 +396,9 @@ class FileReader:
         import pyarrow.parquet as pq
 
         try:
-            parquet = pq.ParquetFile(self.path)
+            parquet = pq.ParquetFile(
+                _open_binary(self.path, None) if isinstance(self.path, str) else self.path
+            )
         except Exception as exc:  # pyarrow raises ArrowInvalid, OSError...
             yield self._quarantine(None, 0, f"unreadable Parquet file: {exc}")
             return

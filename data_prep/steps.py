@@ -14,6 +14,7 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -88,16 +89,34 @@ def task_inputs(files: list[str], rank: int, world_size: int) -> list[tuple[str,
     return [(files[n], rank // len(files), len(range(n, world_size, len(files))))]
 
 
+def source_config(config: CleanConfig, text_field: str, text_unit: str) -> CleanConfig:
+    """The clean config with an in-place source's own text field first and its text unit."""
+    if text_field and text_field not in config.text_fields:
+        config = replace(config, text_fields=(text_field, *config.text_fields))
+    if text_unit:
+        config = replace(config, text_unit=text_unit)
+    return config
+
+
 class ReadInputs(PipelineStep):
     """Input files to Documents; unreadable records go to quarantine/<rank>.jsonl."""
 
     name = "read inputs"
     type = "📖 - READER"
 
-    def __init__(self, files: list[str], config: CleanConfig, quarantine_dir: str, counts_dir: str):
+    def __init__(
+        self,
+        files: list[str],
+        config: CleanConfig,
+        quarantine_dir: str,
+        counts_dir: str,
+        names: dict[str, tuple[str, str, str]] | None = None,
+    ):
         super().__init__()
         self.files = files
         self.config = config
+        # file -> (id name, text field, text unit) for the corpus stage's in-place sources.
+        self.names = names or {}
         self.quarantine_dir = Path(quarantine_dir)
         self.counts_dir = Path(counts_dir)
 
@@ -108,7 +127,9 @@ class ReadInputs(PipelineStep):
             self.quarantine_dir / shard_name(rank, suffix=".jsonl"), "w", encoding="utf-8"
         ) as quarantine:
             for name, part, parts in task_inputs(self.files, rank, world_size):
-                for item in FileReader(Path(name), self.config, part, parts):
+                label, text_field, text_unit = self.names.get(name, (None, "", ""))
+                config = source_config(self.config, text_field, text_unit)
+                for item in FileReader(Path(name), config, part, parts, name=label):
                     if isinstance(item, Quarantined):
                         counts["quarantined"] += 1
                         self.stat_update("quarantined")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from pipeline.params import require
@@ -60,7 +60,11 @@ class EvalConfig:
     add_bos_token: bool = True
     # Few-shot draws and every other random choice in lm-eval.
     seed: int = 1234
-    # Bits per character on --bpc-text: most characters read, and tokens per scored window.
+    # Held-out text per language for bits per character ({ko: PATH, en: PATH}; .jsonl[.gz], .txt
+    # or a directory; --bpc-text / --bpc-text-en override). Tokenizer-independent, so models with
+    # different vocabularies compare; en measures what the adaptation kept of English.
+    bpc_texts: dict[str, str] = field(default_factory=dict)
+    # Bits per character: most characters read per text, and tokens per scored window.
     bpc_max_chars: int = 200000
     bpc_window: int = 1024
 
@@ -77,6 +81,8 @@ class EvalConfig:
         )
         require(self.num_fewshot >= -1, f"{s}.num_fewshot = {self.num_fewshot}: -1 (task default) or more")
         require(self.limit >= 0 and self.batch_size >= 0, f"{s}.limit and batch_size must be >= 0")
+        unknown_lang = sorted(set(self.bpc_texts) - {"ko", "en"})
+        require(not unknown_lang, f"{s}.bpc_texts: unknown language(s) {unknown_lang}; use ko and en")
         require(
             self.bpc_max_chars > 0 and self.bpc_window > 1,
             f"{s}.bpc_max_chars and bpc_window must be positive",

@@ -45,9 +45,12 @@ def parse_models(items: list[str]) -> dict[str, Path]:
 
 
 def evaluate_models(
-    config: EvalConfig, models: dict[str, Path], output: Path, bpc_text: Path | None = None
+    config: EvalConfig, models: dict[str, Path], output: Path, bpc_texts: dict[str, Path] | None = None
 ) -> dict:
-    """Score every model on every task; write the table and results; return the metrics."""
+    """Score every model on every task; write the table and results; return the metrics.
+
+    `bpc_texts` ({"ko": path, "en": path}) adds each model's bits per character on that text.
+    """
     from pipeline.deps import require_module
 
     require_module("lm_eval", extra="eval")
@@ -71,7 +74,8 @@ def evaluate_models(
             prepared.append(prepare_task(task, data_dir, tasks_dir, config.limit, hub))
         except (TaskDataError, KeyError, ValueError) as exc:
             raise StageError(f"task {name}: {exc}") from None
-    text = read_bpc_text(bpc_text, config.bpc_max_chars) if bpc_text else None
+    bpc_texts = bpc_texts or {}
+    texts = {lang: read_bpc_text(path, config.bpc_max_chars) for lang, path in bpc_texts.items()}
 
     results: dict[str, dict] = {}
     for name, path in models.items():
@@ -81,8 +85,9 @@ def evaluate_models(
         entry["average"] = round(
             sum(scores[p.task.name][p.task.headline] for p in prepared) / len(prepared), 6
         )
-        if text is not None:
-            entry["bits_per_char"] = round(bits_per_char(path, text, config), 5)
+        for lang, text in texts.items():
+            key = "bits_per_char" if lang == "ko" else f"bits_per_char_{lang}"
+            entry[key] = round(bits_per_char(path, text, config), 5)
         results[name] = entry
     record = {
         "tasks": {
@@ -106,7 +111,8 @@ def evaluate_models(
         "limit": config.limit,
         "seed": config.seed,
         "add_bos_token": config.add_bos_token,
-        "bpc_text": str(bpc_text) if bpc_text else None,
+        "bpc_text": str(bpc_texts["ko"]) if "ko" in bpc_texts else None,
+        "bpc_texts": {lang: str(path) for lang, path in bpc_texts.items()},
         "models": results,
         "seconds": round(time.perf_counter() - start, 1),
     }
@@ -120,9 +126,11 @@ def render_table(record: dict) -> str:
     """Markdown: a row per model, a column per task (headline metric, %), the average; deltas vs the first."""
     tasks = list(record["tasks"])
     names = list(record["models"])
-    with_bpc = all("bits_per_char" in m for m in record["models"].values())
+    bpc_keys = [
+        k for k in ("bits_per_char", "bits_per_char_en") if all(k in m for m in record["models"].values())
+    ]
     header = ["model", *[f"{t} ({record['tasks'][t]['headline']})" for t in tasks], "average"]
-    header += ["bits/char"] if with_bpc else []
+    header += [{"bits_per_char": "bits/char", "bits_per_char_en": "en bits/char"}[k] for k in bpc_keys]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     first = record["models"][names[0]]
     for name in names:
@@ -132,9 +140,9 @@ def render_table(record: dict) -> str:
             metric = record["tasks"][task]["headline"]
             cells.append(cell(model["tasks"][task][metric], first["tasks"][task][metric], name == names[0]))
         cells.append(cell(model["average"], first["average"], name == names[0]))
-        if with_bpc:
-            delta = model["bits_per_char"] - first["bits_per_char"]
-            bpc = f"{model['bits_per_char']:.3f}"
+        for key in bpc_keys:
+            delta = model[key] - first[key]
+            bpc = f"{model[key]:.3f}"
             cells.append(bpc if name == names[0] else f"{bpc} ({delta:+.3f})")
         lines.append("| " + " | ".join(cells) + " |")
     shots = ", ".join(f"{t} {record['tasks'][t]['n_shot']}-shot" for t in tasks)
@@ -199,8 +207,9 @@ def flat_metrics(record: dict) -> dict:
     for name, model in record["models"].items():
         row = {task: model["tasks"][task][info["headline"]] for task, info in record["tasks"].items()}
         row["average"] = model["average"]
-        if "bits_per_char" in model:
-            row["bits_per_char"] = model["bits_per_char"]
+        for key in ("bits_per_char", "bits_per_char_en"):
+            if key in model:
+                row[key] = model[key]
         metrics[name] = row
     return metrics
 
@@ -220,7 +229,15 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--tasks", metavar="NAME,...", help="comma-separated tasks (overrides eval.tasks)")
     parser.add_argument(
-        "--bpc-text", metavar="PATH", help="Korean text (.jsonl[.gz] or .txt, or a directory)"
+        "--bpc-text",
+        metavar="PATH",
+        help="Korean text for bits per character (.jsonl[.gz], .txt or a directory; "
+        "default: eval.bpc_texts.ko)",
+    )
+    parser.add_argument(
+        "--bpc-text-en",
+        metavar="PATH",
+        help="English text for bits per character (default: eval.bpc_texts.en)",
     )
 
     def body(args, params):
@@ -234,15 +251,20 @@ def main(argv: list[str] | None = None) -> int:
             }
             config = build_section(EvalConfig, "eval", raw, "--tasks")
         output = Path(args.output)
+        texts = dict(config.bpc_texts)
+        texts.update({k: v for k, v in (("ko", args.bpc_text), ("en", args.bpc_text_en)) if v})
+        for lang, path in texts.items():
+            if not Path(path).exists():
+                raise StageError(f"eval.bpc_texts.{lang} = {path!r}: no such file or directory")
         record = evaluate_models(
-            config, parse_models(args.models), output, Path(args.bpc_text) if args.bpc_text else None
+            config, parse_models(args.models), output, {k: Path(v) for k, v in texts.items()}
         )
         write_resolved(
             output,
             "eval",
             params.replace(eval=config),
             "eval",
-            {"models": args.models, "bpc_text": args.bpc_text, "output": str(output)},
+            {"models": args.models, "bpc_texts": texts, "output": str(output)},
         )
         write_metrics(Path(args.metrics or output / "metrics.json"), flat_metrics(record))
         print(render_table(record), end="")

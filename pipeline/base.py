@@ -60,12 +60,20 @@ def demo_training_text() -> list[str]:
 def build_demo_base(config: BaseConfig, output: Path) -> None:
     """Train the demo tokenizer and save a randomly initialised small Llama-2-shaped model to `output`."""
     from tokenizer.hf_export import export_hf_tokenizer
-    from tokenizer.spm import train_llama_style_model, write_model
+    from tokenizer.spm import read_model, train_llama_style_model, write_model
 
-    log.info(
-        "training the demo tokenizer (%d pieces, Llama-2 trainer spec) on pydoc_data", config.demo_vocab_size
-    )
-    proto = train_llama_style_model(demo_training_text(), config.demo_vocab_size)
+    if config.demo_tokenizer:
+        path = Path(config.demo_tokenizer).expanduser()
+        if not path.is_file():
+            raise StageError(f"base.demo_tokenizer = {config.demo_tokenizer!r}: no such file")
+        log.info("demo model around the tokenizer %s", path)
+        proto = read_model(path)
+    else:
+        log.info(
+            "training the demo tokenizer (%d pieces, Llama-2 trainer spec) on pydoc_data",
+            config.demo_vocab_size,
+        )
+        proto = train_llama_style_model(demo_training_text(), config.demo_vocab_size)
     write_model(proto, output / "tokenizer.model")
     export_hf_tokenizer(
         output / "tokenizer.model", output, model_max_length=config.demo_max_position_embeddings

@@ -34,6 +34,7 @@ def stage_parser(
     *,
     output_default: str,
     inputs: bool = False,
+    inputs_help: str | None = None,
     model: str | None = None,
     model_key: str | None = None,
 ) -> argparse.ArgumentParser:
@@ -58,8 +59,13 @@ def stage_parser(
         help=f"params file (default: ./{DEFAULT_PARAMS} if present, else built-in defaults)",
     )
     if inputs:
+        # With inputs_help the stage reads its inputs from params unless --input is given.
         parser.add_argument(
-            "--input", nargs="+", metavar="PATH", required=True, help="input files or directories"
+            "--input",
+            nargs="+",
+            metavar="PATH",
+            required=inputs_help is None,
+            help=inputs_help or "input files or directories",
         )
     if model is not None:
         parser.add_argument("--model", metavar="DIR_OR_ID", help=model)

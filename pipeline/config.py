@@ -24,6 +24,7 @@ from pipeline.params import (
     require,
     section_to_dict,
 )
+from pipeline.source_entry import SourceEntry, check_source_names
 
 if TYPE_CHECKING:  # for readers and type checkers only: loading imports them by name
     from data_prep.config import CleanConfig, CorpusConfig
@@ -59,6 +60,9 @@ class BaseConfig:
     demo_num_heads: int = 4
     # Longest sequence of the demo model (Llama-2: 4096); also the tokenizer's model_max_length.
     demo_max_position_embeddings: int = 1024
+    # A SentencePiece tokenizer.model for the demo model instead of the one trained on pydoc
+    # (e.g. the real Llama-2 tokenizer: a random model of the demo's shape around it); "" trains one.
+    demo_tokenizer: str = ""
 
     def __post_init__(self):
         s = self.SECTION
@@ -116,6 +120,14 @@ class PretrainConfig:
 
     # Tokens per training sequence (Llama-2: 4096). Longer sees more context, costs memory.
     block_size: int = 128
+    # English replay against forgetting: sources in corpus.sources' format (language: en),
+    # written by the corpus stage to data/replay after exact dedup and these length bounds
+    # (no Korean quality filter), and their share of the training tokens (seeded interleave of
+    # packed blocks). Their held-out documents give English bits per character even at share 0.
+    replay_sources: tuple[SourceEntry, ...] = ()
+    replay_fraction: float = 0.0
+    replay_min_chars: int = 200
+    replay_max_chars: int = 10_000_000
     # Share of documents held out for eval loss and bits per character.
     validation_fraction: float = 0.1
     # lm_head rows of new tokens: mean of the base pieces' rows (as the input rows, EEVE),
@@ -167,6 +179,46 @@ class PretrainConfig:
             f"{s}.validation_fraction = {self.validation_fraction}: must be between 0 and 0.5",
         )
         require(0.0 <= self.warmup < 1.0, f"{s}.warmup = {self.warmup}: a share of steps in [0, 1)")
+        require(
+            0.0 <= self.replay_fraction < 1.0,
+            f"{s}.replay_fraction = {self.replay_fraction}: a share of training tokens in [0, 1)",
+        )
+        require(
+            self.replay_fraction == 0.0 or len(self.replay_sources) > 0,
+            f"{s}.replay_fraction = {self.replay_fraction} but {s}.replay_sources is empty",
+        )
+        require(
+            0 < self.replay_min_chars <= self.replay_max_chars,
+            f"{s}.replay_min_chars and replay_max_chars: need 0 < min <= max",
+        )
+        check_source_names(self.replay_sources, f"{s}.replay_sources")
+
+
+@dataclass(frozen=True)
+class InstructionInput:
+    """One entry of `sft.inputs`: instruction rows from a file, a directory or the Hub, and their licence."""
+
+    SECTION: ClassVar[str] = "input"
+
+    # A JSON/JSONL file or a directory of them (KoAlpaca, KULLM, self-instruct, chat messages).
+    path: str = ""
+    # Or a Hugging Face dataset OWNER/NAME (beomi/KoAlpaca-v1.1a, nlpai-lab/kullm-v2).
+    hub: str = ""
+    # Licence for the model card (cc-by-nc-4.0, apache-2.0); "" for a known set or one declared in
+    # publish.data_licenses. A non-commercial licence makes the card's licence non-commercial.
+    license: str = ""
+
+    def __post_init__(self):
+        s = self.SECTION
+        require(bool(self.path) != bool(self.hub), f"{s}: give exactly one of path or hub")
+        require(
+            not self.hub or HUB_ID_PATTERN.match(self.hub) is not None,
+            f"{s}.hub = {self.hub!r}: not OWNER/NAME",
+        )
+
+    @property
+    def name(self) -> str:
+        return self.path or self.hub
 
 
 LORA_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
@@ -178,6 +230,12 @@ class SFTConfig:
 
     SECTION: ClassVar[str] = "sft"
 
+    # Instruction rows to tune on (--input replaces them). Local files are pinned by the corpus
+    # stage (data/pins.json), so DVC reruns sft when one changes.
+    inputs: tuple[InstructionInput, ...] = ()
+    # Instructions the tuned model answers after training (KULLM's user_oriented_instructions_eval
+    # .ko.jsonl); never trained on. "": the held-out rows. --prompts replaces it.
+    prompts: str = ""
     # Prompt format, saved as the tokenizer's chat_template: kullm (KULLM/Alpaca-LoRA, Korean
     # preamble), koalpaca (### 질문/### 답변, KoAlpaca v1.1) or llama2-chat ([INST] ... [/INST]).
     template: Literal["kullm", "koalpaca", "llama2-chat"] = "kullm"
@@ -248,6 +306,10 @@ class SFTConfig:
             require(getattr(self, name) > 0, f"{s}.{name} = {getattr(self, name)}: must be positive")
         require(self.max_length >= 16, f"{s}.max_length = {self.max_length}: at least 16 tokens")
         require(all(w >= 0 for w in self.weights), f"{s}.weights = {list(self.weights)}: must be >= 0")
+        require(
+            not self.weights or not self.inputs or len(self.weights) == len(self.inputs),
+            f"{s}.weights has {len(self.weights)} values for {len(self.inputs)} sft.inputs",
+        )
         require(
             0.0 < self.validation_fraction < 0.5,
             f"{s}.validation_fraction = {self.validation_fraction}: must be between 0 and 0.5",

@@ -69,15 +69,15 @@ def read_pipeline_metrics(directory: Path) -> dict[str, dict]:
 def data_sources(config: PublishConfig, sft_metrics: dict) -> list[DataSource]:
     """The sft inputs (from the sft metrics) and the other declared sources, each with a licence.
 
-    An sft input needs publish.data_licenses to name it (by path, file name or Hub id) unless it
-    is a known instruction set; otherwise the card would hide a licence.
+    An sft input needs a licence: its sft.inputs entry's, an entry of publish.data_licenses naming
+    it (by path, file name or Hub id), or a known instruction set's; otherwise the card would hide one.
     """
     declared = config.data_licence_map()
     sources, named = [], set()
     for entry in sft_metrics.get("sources", []):
         name = entry["input"]
         keys = (name, Path(name).name)
-        licence = next((declared[k] for k in keys if k in declared), None)
+        licence = entry.get("license") or next((declared[k] for k in keys if k in declared), None)
         if licence is None:
             licence = next((lic for pattern, _, lic in KNOWN_DATA if pattern.search(name)), None)
         if licence is None:

@@ -160,3 +160,40 @@ def pack_corpus(
     (target / "report.json").write_text(json.dumps(asdict(report), indent=2))
     shutil.rmtree(work, ignore_errors=True)
     return splits, report
+
+
+@dataclass(frozen=True)
+class ReplayMix:
+    """How English replay blocks were mixed into the Korean training blocks."""
+
+    korean_blocks: int
+    replay_blocks: int
+    replay_available: int  # replay train blocks packed; fewer used when the share asks for fewer
+    replay_fraction: float  # asked for
+    replay_token_share: float  # reached: replay blocks over all training blocks
+
+
+def mix_replay(korean, replay, fraction: float, seed: int):
+    """Korean train blocks plus a seeded choice of replay blocks making up `fraction` of all blocks,
+    in a seeded interleaved order. With too few replay blocks, all are used and the share reached
+    is reported (and warned about) rather than repeating them."""
+    import logging
+
+    from datasets import concatenate_datasets
+
+    n_ko = len(korean)
+    if replay is None or fraction <= 0.0 or len(replay) == 0:
+        return korean, ReplayMix(n_ko, 0, len(replay) if replay is not None else 0, fraction, 0.0)
+    wanted = round(n_ko * fraction / (1.0 - fraction))
+    used = min(wanted, len(replay))
+    if used < wanted:
+        logging.getLogger("ko.packing").warning(
+            "replay_fraction %.3f needs %d replay blocks, the replay text packs into %d: using all of them",
+            fraction,
+            wanted,
+            len(replay),
+        )
+    chosen = replay.shuffle(seed=seed).select(range(used))
+    mixed = concatenate_datasets([korean, chosen]).shuffle(seed=seed)
+    share = used / max(n_ko + used, 1)
+    return mixed, ReplayMix(n_ko, used, len(replay), fraction, round(share, 4))

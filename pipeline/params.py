@@ -92,7 +92,7 @@ def require(condition: bool, message: str) -> None:
 
 def section_to_dict(config) -> dict[str, Any]:
     """The dataclass as a plain dict (lists for tuples), ready to dump as YAML."""
-    return {key: _plain(value) for key, value in dataclasses.asdict(config).items()}
+    return {f.name: _plain(getattr(config, f.name)) for f in dataclasses.fields(config)}
 
 
 def dump_yaml(data: Mapping[str, Any]) -> str:
@@ -101,8 +101,16 @@ def dump_yaml(data: Mapping[str, Any]) -> str:
 
 
 def _plain(value):
+    if dataclasses.is_dataclass(value):  # a list entry: the keys that differ from their defaults
+        return {
+            f.name: _plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.default is dataclasses.MISSING or getattr(value, f.name) != f.default
+        }
     if isinstance(value, tuple | list):
         return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
     return value
 
 
@@ -130,6 +138,20 @@ def _coerce(value: Any, annotation: Any, where: str) -> Any:
             raise ParamsError(f"{where} = {value!r}: expected a list")
         item_type = args[0] if args else Any
         return tuple(_coerce(v, item_type, f"{where}[{i}]") for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ParamsError(f"{where} = {value!r}: expected a mapping")
+        key_type, item_type = args or (Any, Any)
+        return {
+            _coerce(k, key_type, f"{where} key"): _coerce(v, item_type, f"{where}.{k}")
+            for k, v in value.items()
+        }
+    if dataclasses.is_dataclass(annotation):
+        # A list entry with keys of its own (a source): built and checked like a section.
+        if not isinstance(value, dict):
+            raise ParamsError(f"{where} = {value!r}: expected a mapping with keys of {annotation.__name__}")
+        section, _, _ = where.rpartition(": ")
+        return build_section(annotation, where.rpartition(": ")[2], value, section or "params")
     if annotation is Any:
         return value
     if annotation is bool:

@@ -42,6 +42,11 @@ class PretrainReport:
     bits_per_char: float  # tokenizer-independent: eval loss over the validation characters
     initial_eval_loss: float
     initial_bits_per_char: float
+    # Bits per character on held-out text per language (ko; en when there are replay sources),
+    # at "initial" (after the resize, before training) and after each stage that ran.
+    bits_per_char_by_stage: dict
+    replay: dict  # how English replay was mixed into training (blocks, share reached)
+    english_validation_characters: int
     train_tokens_per_s: float
     embedding_rows: int
     validation_characters: int
@@ -147,8 +152,13 @@ def continue_pretraining(
     inputs: list[str],
     output: Path,
     cache_dir: Path = Path(".cache/packed"),
+    replay_inputs: list[str] | None = None,
 ) -> PretrainReport:
-    """Run both stages (resuming where a previous run stopped) and save the model to OUTPUT/model."""
+    """Run both stages (resuming where a previous run stopped) and save the model to OUTPUT/model.
+
+    `replay_inputs` (the corpus stage's data/replay) are packed apart: their train blocks are
+    mixed in at `replay_fraction`, their held-out blocks give English bits per character.
+    """
     require_module("torch", extra="model")
     require_module("transformers", extra="model")
     if config.deepspeed:
@@ -161,27 +171,38 @@ def continue_pretraining(
     from transformers.integrations.deepspeed import unset_hf_deepspeed_config
 
     from pipeline.embeddings import init_new_embeddings
-    from pipeline.packing import pack_corpus
+    from pipeline.packing import mix_replay, pack_corpus
 
     start = time.perf_counter()
-    splits, pack = pack_corpus(
-        inputs,
-        tokenizer_dir,
-        cache_dir,
-        block_size=config.block_size,
-        validation_fraction=config.validation_fraction,
-        num_proc=config.num_proc,
+    pack_settings = dict(
+        block_size=config.block_size, validation_fraction=config.validation_fraction, num_proc=config.num_proc
     )
+    splits, pack = pack_corpus(inputs, tokenizer_dir, cache_dir, **pack_settings)
     if len(splits["train"]) == 0 or len(splits["validation"]) == 0:
         raise StageError(
             f"the corpus packs into {len(splits['train'])} train and {len(splits['validation'])} "
             f"validation blocks of {config.block_size} tokens: too little text"
         )
-    train = splits["train"].map(lambda b: {"labels": b["input_ids"]}, batched=True)
+    en_splits, en_pack = None, None
+    if replay_inputs:
+        en_splits, en_pack = pack_corpus(replay_inputs, tokenizer_dir, cache_dir, **pack_settings)
+        if len(en_splits["validation"]) == 0:
+            raise StageError(
+                f"the replay text packs into no validation block of {config.block_size} tokens: "
+                "too little English text to measure forgetting on"
+            )
+    mixed, mix = mix_replay(
+        splits["train"], en_splits["train"] if en_splits else None, config.replay_fraction, config.seed
+    )
+    train = mixed.map(lambda b: {"labels": b["input_ids"]}, batched=True)
     validation = splits["validation"].map(lambda b: {"labels": b["input_ids"]}, batched=True)
+    en_validation = (
+        en_splits["validation"].map(lambda b: {"labels": b["input_ids"]}, batched=True) if en_splits else None
+    )
 
     output.mkdir(parents=True, exist_ok=True)
-    start_over_if_changed(output, run_fingerprint(config, model_dir, pack.cache_key))
+    data_key = pack.cache_key + (f"+{en_pack.cache_key}" if en_pack else "")
+    start_over_if_changed(output, run_fingerprint(config, model_dir, data_key))
     torch.manual_seed(config.seed)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     resize = init_new_embeddings(
@@ -195,6 +216,11 @@ def continue_pretraining(
 
     history: list[dict] = []
     results: dict[str, float | None] = {"initial": None, "stage1": None, "stage2": None}
+    en_results: dict[str, float | None] = {"initial": None, "stage1": None, "stage2": None}
+
+    def english_loss(model) -> float | None:
+        return evaluate_loss(model, en_validation, config.per_device_batch_size) if en_validation else None
+
     stage_plan = [
         ("stage1", config.stage1_steps, config.stage1_learning_rate),
         ("stage2", config.stage2_steps, config.learning_rate),
@@ -212,6 +238,8 @@ def continue_pretraining(
                 state["eval_loss"],
                 state.get("initial") or results["initial"],
             )
+            en_results[stage] = state.get("english_eval_loss")
+            en_results["initial"] = state.get("english_initial") or en_results["initial"]
             history += state["history"]
             # Its own run's throughput, so a resumed run still reports what training measured.
             trained_tokens += state.get("tokens", 0)
@@ -230,6 +258,7 @@ def continue_pretraining(
         )
         if results["initial"] is None:
             results["initial"] = evaluate_loss(model, validation, config.per_device_batch_size)
+            en_results["initial"] = english_loss(model)
         last = last_complete_checkpoint(stage_dir)
         resumed_at = int(last.rsplit("-", 1)[1]) if last else 0
         t = time.perf_counter()
@@ -257,12 +286,15 @@ def continue_pretraining(
         unset_hf_deepspeed_config()
         model = AutoModelForCausalLM.from_pretrained(stage_dir / "final", dtype=torch.float32)
         results[stage] = evaluate_loss(model, validation, config.per_device_batch_size)
+        en_results[stage] = english_loss(model)
         if is_main:
             done.write_text(
                 json.dumps(
                     {
                         "eval_loss": results[stage],
                         "initial": results["initial"],
+                        "english_eval_loss": en_results[stage],
+                        "english_initial": en_results["initial"],
                         "history": stage_history,
                         "tokens": stage_tokens,
                         "seconds": stage_seconds,
@@ -271,6 +303,9 @@ def continue_pretraining(
             )
 
     final_loss = results["stage2"] if results["stage2"] is not None else results["stage1"]
+    by_stage = {"ko": stage_bits(results, pack, config.block_size)}
+    if en_pack is not None:
+        by_stage["en"] = stage_bits(en_results, en_pack, config.block_size)
     if is_main_process():  # one process assembles the outputs
         final_dir = output / "model"
         last_stage = "stage2" if config.stage2_steps else "stage1"
@@ -288,11 +323,19 @@ def continue_pretraining(
         bits_per_char=round(bits_per_char(final_loss, pack, config.block_size), 4),
         initial_eval_loss=results["initial"],
         initial_bits_per_char=round(bits_per_char(results["initial"], pack, config.block_size), 4),
+        bits_per_char_by_stage=by_stage,
+        replay=asdict(mix),
+        english_validation_characters=en_pack.validation_characters if en_pack else 0,
         train_tokens_per_s=round(trained_tokens / train_seconds, 1) if train_seconds else 0.0,
         embedding_rows=resize.rows,
         validation_characters=pack.validation_characters,
         seconds=round(time.perf_counter() - start, 1),
     )
+
+
+def stage_bits(losses: dict[str, float | None], pack, block_size: int) -> dict[str, float]:
+    """Bits per character at each point that was measured (initial, stage1, stage2)."""
+    return {k: round(bits_per_char(v, pack, block_size), 4) for k, v in losses.items() if v is not None}
 
 
 def last_complete_checkpoint(stage_dir: Path) -> str | None:
@@ -369,12 +412,25 @@ def main(argv: list[str] | None = None) -> int:
         default="models/tokenizer",
         help="extended tokenizer directory from the vocab stage (default: models/tokenizer)",
     )
+    parser.add_argument(
+        "--replay",
+        nargs="+",
+        metavar="PATH",
+        default=[],
+        help="English replay text from the corpus stage (data/replay): mixed in at pretrain.replay_fraction, "
+        "and held out for English bits per character",
+    )
     parser.add_argument("--plots", metavar="FILE", help="loss curve CSV to write (default: OUTPUT/loss.csv)")
 
     def body(args, params):
         output = Path(args.output)
         report = continue_pretraining(
-            params.pretrain, Path(args.model or "models/base"), Path(args.tokenizer), list(args.input), output
+            params.pretrain,
+            Path(args.model or "models/base"),
+            Path(args.tokenizer),
+            list(args.input),
+            output,
+            replay_inputs=list(args.replay),
         )
         if not is_main_process():
             return
@@ -389,13 +445,16 @@ def main(argv: list[str] | None = None) -> int:
                 "input": list(args.input),
                 "model": args.model or "models/base",
                 "tokenizer": args.tokenizer,
+                "replay": list(args.replay),
                 "output": str(output),
             },
         )
         write_metrics(Path(args.metrics or output / "metrics.json"), asdict(report))
+        english = report.bits_per_char_by_stage.get("en")
         print(
             f"eval loss {report.initial_eval_loss:.3f} -> {report.eval_loss:.3f}; bits/char "
             f"{report.initial_bits_per_char} -> {report.bits_per_char}"
+            + (f"; English bits/char {english}" if english else "")
         )
 
     return run_stage(parser, argv, body)

@@ -536,6 +536,17 @@ def write_history(path: Path, history: list[dict]) -> None:
             writer.writerow({"step": row["step"], "loss": round(row["loss"], 5)})
 
 
+def input_licence(name: str, licences: dict[str, str]) -> str:
+    """The licence given for an sft input: the entry naming this file or Hub id, or a folder above it."""
+    if name in licences:
+        return licences[name]
+    path = Path(name).resolve()
+    for key, licence in licences.items():
+        if Path(key).resolve() in path.parents:
+            return licence
+    return ""
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point of `ko-sft`."""
     from pipeline.cli import run_stage, stage_parser, write_metrics, write_resolved
@@ -546,6 +557,7 @@ def main(argv: list[str] | None = None) -> int:
         SFTConfig,
         output_default="models/sft",
         inputs=True,
+        inputs_help="instruction files, directories or Hub dataset ids (default: sft.inputs in params)",
         model="model to tune, with its tokenizer (default: models/pretrain/model)",
     )
     parser.add_argument(
@@ -558,22 +570,29 @@ def main(argv: list[str] | None = None) -> int:
         "--prompts",
         metavar="FILE",
         help="instructions to answer after training (e.g. KULLM's user_oriented_instructions_eval.ko."
-        "jsonl); default: the held-out rows",
+        "jsonl); default: sft.prompts, else the held-out rows",
     )
     parser.add_argument("--plots", metavar="FILE", help="loss curve CSV to write (default: OUTPUT/loss.csv)")
 
     def body(args, params):
         output = Path(args.output)
+        inputs = list(args.input) if args.input else [i.name for i in params.sft.inputs]
+        prompts = args.prompts or params.sft.prompts
+        if not inputs:
+            raise StageError("no instruction data: set sft.inputs in params or give --input")
         report = finetune_lora(
             params.sft,
             Path(args.model or "models/pretrain/model"),
-            list(args.input),
+            inputs,
             output,
             base_tokenizer=Path(args.base_tokenizer) if args.base_tokenizer else None,
-            prompts=Path(args.prompts) if args.prompts else None,
+            prompts=Path(prompts) if prompts else None,
         )
         if report is None:  # not the main process
             return
+        licences = {i.name: i.license for i in params.sft.inputs if i.license}
+        for source in report.sources:  # per file: the licence of the entry that named it
+            source["license"] = input_licence(source["input"], licences)
         if args.plots:
             shutil.copyfile(output / "loss.csv", args.plots)
         write_resolved(
@@ -582,10 +601,10 @@ def main(argv: list[str] | None = None) -> int:
             params,
             "sft",
             {
-                "input": list(args.input),
+                "input": inputs,
                 "model": args.model or "models/pretrain/model",
                 "base_tokenizer": args.base_tokenizer,
-                "prompts": args.prompts,
+                "prompts": prompts,
                 "output": str(output),
             },
         )

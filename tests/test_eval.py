@@ -137,7 +137,9 @@ def test_table_compares_two_tiny_models(tmp_path, demo_base):
     tasks = ("kobest_copa", "kmmlu", "kmmlu_direct")
     config = EvalConfig(data_dir=str(REPO / "data" / "eval_demo"), tasks=tasks, limit=4)
     models = parse_models([f"base={demo_base}", str(other)])
-    record = evaluate_models(config, models, tmp_path / "out", REPO / "data" / "eval_demo" / "bpc_ko.txt")
+    record = evaluate_models(
+        config, models, tmp_path / "out", {"ko": REPO / "data" / "eval_demo" / "bpc_ko.txt"}
+    )
     table = (tmp_path / "out" / "leaderboard.md").read_text().splitlines()
     assert table[0].startswith(
         "| model | kobest_copa (f1) | kmmlu (acc) | kmmlu_direct (exact_match) | average | bits/char |"
