@@ -56,10 +56,11 @@ class SourceReport:
     documents: int | None = None  # None: in place, counted by the clean stage
     characters: int | None = None
     quarantined: int = 0
-    dropped: dict[str, int] = field(default_factory=dict)  # replay only: duplicate, too_short, too_long
+    dropped: dict[str, int] = field(default_factory=dict)  # replay only: duplicate, too_short
     capped: bool = False
     hangul_share: float | None = None  # Hangul among Hangul + Latin letters (in place: a sample)
     language_ok: bool = True
+    license: str = ""  # as given in params, for the model card
 
 
 @dataclass
@@ -74,7 +75,8 @@ class CorpusReport:
     replay_documents: int
     replay_characters: int
     language_mismatches: list[str]
-    seconds: float
+    # No timing here: this stage runs on every repro, and publish depends on these metrics, so
+    # they hold only what changes with the sources.
 
 
 # ---------------------------------------------------------------- checks before any work
@@ -375,24 +377,26 @@ def copy_source(
                 continue
             if not kept_by_weight(item.id, entry.weight, config.seed):
                 continue
-            reason = _replay_reason(item.text, bounds, seen)
-            if reason:
-                state["dropped"][reason] = state["dropped"].get(reason, 0) + 1
-                continue
-            text = item.text
-            if entry.max_chars and state["characters"] + len(text) > entry.max_chars:
-                state["capped"] = True
+            for doc_id, text in _parts(item, bounds):
+                reason = _replay_reason(text, bounds, seen)
+                if reason:
+                    state["dropped"][reason] = state["dropped"].get(reason, 0) + 1
+                    continue
+                if entry.max_chars and state["characters"] + len(text) > entry.max_chars:
+                    state["capped"] = True
+                    break
+                if writer is None:
+                    writer = GzipJsonl(folder / ".part.tmp")
+                writer.write({"id": doc_id, "text": text, "source": entry.label})
+                buffered += 1
+                state["documents"] += 1
+                state["characters"] += len(text)
+                state["hangul"] += len(_HANGUL.findall(text))
+                state["latin"] += len(_LATIN.findall(text))
+                progress.update(len(text))
+            if state["capped"]:
                 break
-            if writer is None:
-                writer = GzipJsonl(folder / ".part.tmp")
-            writer.write({"id": item.id, "text": text, "source": entry.label})
-            buffered += 1
-            state["documents"] += 1
-            state["characters"] += len(text)
-            state["hangul"] += len(_HANGUL.findall(text))
-            state["latin"] += len(_LATIN.findall(text))
-            progress.update(len(text))
-            if buffered >= config.shard_documents:
+            if buffered >= config.shard_documents:  # a record's parts never straddle two shards
                 finish_shard()
         if entry.max_documents and state["documents"] >= entry.max_documents:
             state["capped"] = True
@@ -415,12 +419,32 @@ def _cap_reached(entry: SourceEntry, state: dict) -> bool:
     return False
 
 
+def _parts(item: Item, bounds) -> list[tuple[str, str]]:
+    """The record as (id, text) documents: replay text longer than the upper bound is cut at
+    paragraph breaks (a book becomes chapters' worth of documents, so that held-out splits by
+    document stay fine-grained); ids get #partN."""
+    if bounds is None or len(item.text) <= bounds[1]:
+        return [(item.id, item.text)]
+    parts, current = [], ""
+    for para in item.text.split("\n\n"):
+        while len(para) > bounds[1]:  # one paragraph over the bound: cut it hard
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(para[: bounds[1]])
+            para = para[bounds[1] :]
+        if current and len(current) + 2 + len(para) > bounds[1]:
+            parts.append(current)
+            current = ""
+        current = f"{current}\n\n{para}" if current else para
+    if current:
+        parts.append(current)
+    return [(f"{item.id}#part{k}", text) for k, text in enumerate(parts)]
+
+
 def _replay_reason(text: str, bounds, seen) -> str | None:
-    if bounds is not None:
-        if len(text) < bounds[0]:
-            return "too_short"
-        if len(text) > bounds[1]:
-            return "too_long"
+    if bounds is not None and len(text) < bounds[0]:
+        return "too_short"
     if seen is not None:
         h = _text_hash(text)
         if h in seen:
@@ -516,7 +540,7 @@ def gather_sources(
             pin = pin_source(entry, config.hub_mirror)
             in_place = entry.kind == "local" and not entry.subsampled
             report = SourceReport(entry.label, "corpus", entry.kind, "in_place" if in_place else "copied",
-                                  entry.language, pin)  # fmt: skip
+                                  entry.language, pin, license=entry.license)  # fmt: skip
             if in_place:
                 sample_in_place(entry, report)
                 root = _source_root(entry)
@@ -542,11 +566,14 @@ def gather_sources(
             seen: set[int] = set()
             for entry in replay:
                 pin = pin_source(entry, config.hub_mirror)
-                report = SourceReport(entry.label, "replay", entry.kind, "copied", entry.language, pin)
+                report = SourceReport(
+                    entry.label, "replay", entry.kind, "copied", entry.language, pin, license=entry.license
+                )
                 copy_source(entry, config, replay_output / entry.label, pin, report, bar, replay_bounds, seen)
                 _count_files(replay_output / entry.label, report)
                 reports.append(report)
             _remove_stale(replay_output, {e.label for e in replay})
+    log.info("sources pinned and written in %.1f s", time.perf_counter() - start)
     mismatches = [f"{r.role}:{r.name}" for r in reports if not r.language_ok]
     for r in reports:
         if not r.language_ok:
@@ -563,7 +590,6 @@ def gather_sources(
         replay_documents=sum(r.documents or 0 for r in replayed),
         replay_characters=sum(r.characters or 0 for r in replayed),
         language_mismatches=mismatches,
-        seconds=round(time.perf_counter() - start, 2),
     )
 
 

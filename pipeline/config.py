@@ -126,8 +126,10 @@ class PretrainConfig:
     # packed blocks). Their held-out documents give English bits per character even at share 0.
     replay_sources: tuple[SourceEntry, ...] = ()
     replay_fraction: float = 0.0
+    # Replay documents shorter than replay_min_chars are dropped; longer than replay_max_chars are
+    # cut at paragraph breaks (a book becomes many documents, so a held-out share is never empty).
     replay_min_chars: int = 200
-    replay_max_chars: int = 10_000_000
+    replay_max_chars: int = 100_000
     # Share of documents held out for eval loss and bits per character.
     validation_fraction: float = 0.1
     # lm_head rows of new tokens: mean of the base pieces' rows (as the input rows, EEVE),

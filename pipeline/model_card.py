@@ -63,10 +63,15 @@ def read_pipeline_metrics(directory: Path) -> dict[str, dict]:
         if not path.is_file():
             raise StageError(f"{path}: not found; the card quotes it (run the {stage} stage first)")
         metrics[name] = json.loads(path.read_text(encoding="utf-8"))
+    corpus = directory / "corpus.json"  # optional: the licences of the pretraining sources
+    if corpus.is_file():
+        metrics["corpus"] = json.loads(corpus.read_text(encoding="utf-8"))
     return metrics
 
 
-def data_sources(config: PublishConfig, sft_metrics: dict) -> list[DataSource]:
+def data_sources(
+    config: PublishConfig, sft_metrics: dict, corpus_metrics: dict | None = None
+) -> list[DataSource]:
     """The sft inputs (from the sft metrics) and the other declared sources, each with a licence.
 
     An sft input needs a licence: its sft.inputs entry's, an entry of publish.data_licenses naming
@@ -86,6 +91,10 @@ def data_sources(config: PublishConfig, sft_metrics: dict) -> list[DataSource]:
             )
         named.update(keys)
         sources.append(DataSource(name, "sft", licence))
+    for entry in (corpus_metrics or {}).get("sources", []):  # corpus.sources and replay with a licence
+        if entry.get("license") and entry["name"] not in declared:
+            named.add(entry["name"])
+            sources.append(DataSource(entry["name"], "pretrain", entry["license"]))
     for name, licence in declared.items():
         if name not in named:
             sources.append(DataSource(name, "pretrain", licence))
@@ -165,7 +174,7 @@ def build_card(
 
     from eval.evaluate import render_table
 
-    sources = data_sources(config, metrics["sft"])
+    sources = data_sources(config, metrics["sft"], metrics.get("corpus"))
     license_id, license_name = card_licence(config.base_license, sources)
     name = eval_row(record, model_dir)
     results = eval_results(record, name)

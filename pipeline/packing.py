@@ -77,7 +77,7 @@ def pack_corpus(
     """Return ({"train": Dataset, "validation": Dataset} of `input_ids` blocks, PackReport), cached."""
     require_module("datasets", extra="model")
     require_module("transformers", extra="model")
-    from datasets import Dataset, load_from_disk
+    from datasets import Dataset, Features, Sequence, Value, load_from_disk
     from transformers import AutoTokenizer
 
     tokenizer_dir, cache_dir = Path(tokenizer_dir), Path(cache_dir)
@@ -126,7 +126,18 @@ def pack_corpus(
             },
             cache_dir=str(work / "hf"),
             fingerprint=f"{key}-{split}-docs",
+            features=Features({"id": Value("string"), "text": Value("string")}),
         )
+        if (
+            len(docs) == 0
+        ):  # nothing held out (or nothing to train on): an empty split, for the caller to judge
+            empty = Dataset.from_dict(
+                {"input_ids": []}, features=Features({"input_ids": Sequence(Value("int64"))})
+            )
+            sizes[split] = (0, 0, 0, 0)
+            empty.save_to_disk(str(target / split))
+            splits[split] = load_from_disk(str(target / split))
+            continue
         tokenized = docs.map(
             tokenize,
             batched=True,

@@ -189,7 +189,8 @@ def continue_pretraining(
         if len(en_splits["validation"]) == 0:
             raise StageError(
                 f"the replay text packs into no validation block of {config.block_size} tokens: "
-                "too little English text to measure forgetting on"
+                "too little held-out English to measure forgetting on (raise pretrain.validation_fraction "
+                "or add replay text)"
             )
     mixed, mix = mix_replay(
         splits["train"], en_splits["train"] if en_splits else None, config.replay_fraction, config.seed

@@ -143,13 +143,9 @@ def run_checked(args: list[str], cwd: Path, env: dict) -> str:
     return result.stdout
 
 
-@pytest.fixture(scope="session")
-def demo_pipeline(tmp_path_factory) -> tuple[Path, dict, str]:
-    """The project's files (as git sees them) in a new git repo after one `dvc repro` of the demo.
-
-    Returns the repo, an environment with the venv's tools on PATH, and repro's output. Tests may
-    read its outputs and write elsewhere; they must leave its files as they found them.
-    """
+def fresh_repo(root: Path) -> dict:
+    """The project's files (as git sees them) copied to `root` as a new git repo; returns an
+    environment with the venv's tools on PATH and no Hub token."""
     files = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
         cwd=REPO,
@@ -157,7 +153,6 @@ def demo_pipeline(tmp_path_factory) -> tuple[Path, dict, str]:
         text=True,
         check=True,
     ).stdout.split("\0")
-    root = tmp_path_factory.mktemp("fresh") / "repo"
     for name in filter(None, files):
         if (REPO / name).is_file():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
@@ -174,4 +169,16 @@ def demo_pipeline(tmp_path_factory) -> tuple[Path, dict, str]:
     run_checked(["git", "init", "-q"], root, env)
     run_checked(["git", "add", "-A"], root, env)
     run_checked(["git", "commit", "-qm", "fresh clone"], root, env)
+    return env
+
+
+@pytest.fixture(scope="session")
+def demo_pipeline(tmp_path_factory) -> tuple[Path, dict, str]:
+    """The project's files (as git sees them) in a new git repo after one `dvc repro` of the demo.
+
+    Returns the repo, an environment with the venv's tools on PATH, and repro's output. Tests may
+    read its outputs and write elsewhere; they must leave its files as they found them.
+    """
+    root = tmp_path_factory.mktemp("fresh") / "repo"
+    env = fresh_repo(root)
     return root, env, run_checked(["dvc", "repro"], root, env)
