@@ -94,6 +94,20 @@ def check_sources(entries: Sequence[SourceEntry], where: str, mirror: str = "") 
             _url_files(entry, key)
         elif entry.kind == "hub":
             hub_revision(entry, mirror, key)
+        if entry.kind != "builtin":
+            _check_first_record(entry, mirror, key)
+
+
+def _check_first_record(entry: SourceEntry, mirror: str, key: str) -> None:
+    """The first record must have the text field: a wrong text_field fails here, not after a copy."""
+    config = CorpusConfig(sources=(entry,), hub_mirror=mirror)
+    first = next(iter(iter_source(entry, config)), None)
+    if first is None:
+        raise StageError(f"{key}: no records")
+    if first.text is None:
+        raise StageError(
+            f"{key}: text_field = {entry.text_field!r}, but the first record has none ({first.error})"
+        )
 
 
 def local_files(entry: SourceEntry) -> list[Path]:

@@ -2,8 +2,9 @@
 
 Loading validates the whole file, not just the running stage's section, so a bad key anywhere in
 params.yaml or a recipe fails before any work starts. The registry names each section's class by
-module path and imports it only when a file is loaded: this plumbing imports no stage's package
-(a stage's DVC dependencies then follow the code that stage really runs).
+module path and imports only those config modules, when a file is loaded: the plumbing depends on
+no stage's code, only on the small config module each stage package owns (and which every stage's
+DVC dependencies therefore list, since validating the whole file reads them all).
 """
 
 from __future__ import annotations

@@ -252,6 +252,11 @@ def test_hub_source_streams_from_a_mirror_and_a_url_source_is_copied(tmp_path):
         ([{"path": "x.jsonl", "langauge": "ko"}], r"langauge \(did you mean .*language\?\)", 2),
         ([{"path": "x.jsonl", "hub": "a/b"}], r"exactly one of path, hub or builtin", 2),
         ([{"path": "a/x.jsonl"}, {"path": "b/x.jsonl"}], r"two sources are named \['x'\]", 2),
+        (
+            [{"path": str(REPO / "data" / "instructions" / "demo_ko.jsonl"), "text_field": "body"}],
+            r"corpus.sources\[0\] \(demo_ko\): text_field = 'body', but the first record has none",
+            1,
+        ),
     ],
 )
 def test_bad_sources_stop_before_work_with_the_key_named(tmp_path, monkeypatch, sources, message, status):
@@ -277,3 +282,38 @@ def test_pins_name_missing_sft_and_eval_inputs(tmp_path):
     assert (
         done.returncode == 1 and "eval.bpc_texts.en: path '/nonexistent/en.txt' does not exist" in done.stderr
     )
+
+
+def test_sigkill_mid_copy_then_rerun_gives_the_same_output(tmp_path):
+    import os
+    import signal
+    import time
+
+    precedents = shared_path("corpus", "ko_precedents")
+    params = {
+        "corpus": {"shard_documents": 300, "sources": [{"path": str(precedents), "max_documents": 6000}]}
+    }
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    assert run_corpus(whole, params).returncode == 0
+    killed = tmp_path / "killed"
+    killed.mkdir()
+    (killed / "params.yaml").write_text(yaml.safe_dump(params), encoding="utf-8")
+    cmd = [sys.executable, "-m", "data_prep.sources", "--params", "params.yaml", "--output", "raw", "-q"]
+    process = subprocess.Popen(cmd, cwd=killed, start_new_session=True)
+    progress = killed / "raw" / "ko_precedents" / ".progress.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if progress.is_file() and json.loads(progress.read_text() or "{}").get("shards", 0) >= 3:
+            os.killpg(process.pid, signal.SIGKILL)
+            break
+        time.sleep(0.01)
+    assert process.wait() == -signal.SIGKILL, "the copy finished before it could be killed"
+    done_before = json.loads(progress.read_text())["shards"]
+    assert 3 <= done_before < 20 and not (killed / "raw" / "ko_precedents" / ".done.json").exists()
+    assert run_corpus(killed, params).returncode == 0
+    a, b = whole / "raw" / "ko_precedents", killed / "raw" / "ko_precedents"
+    names = sorted(p.name for p in a.glob("part-*"))
+    assert names == sorted(p.name for p in b.glob("part-*")) and len(names) == 20
+    assert all((a / n).read_bytes() == (b / n).read_bytes() for n in names)
+    assert json.loads((a / ".done.json").read_text()) == json.loads((b / ".done.json").read_text())
