@@ -56,12 +56,31 @@ def cache_key(inputs: Sequence[Path], tokenizer_dir: Path, settings: dict) -> st
     return digest.hexdigest()[:24]
 
 
-def _documents(paths: list[str], text_field: str, validation_fraction: float, want_validation: bool):
+def _documents(
+    paths: list[str], text_field: str, validation_fraction: float, want_validation: bool, moved: tuple = ()
+):
     from data_prep.corpus import is_heldout, iter_documents
 
     for doc_id, text in iter_documents(paths, text_field):
-        if is_heldout(doc_id, validation_fraction) == want_validation and text.strip():
+        held_out = is_heldout(doc_id, validation_fraction) or doc_id in moved
+        if held_out == want_validation and text.strip():
             yield {"id": doc_id, "text": text}
+
+
+def fallback_heldout(paths: list[str], text_field: str, validation_fraction: float) -> tuple[str, ...]:
+    """[] when the hash holds out some document; else the last document's id (a tiny corpus still
+    gets one validation document, as in the vocab stage). Stops at the first held-out document,
+    so a real corpus is barely read."""
+    from data_prep.corpus import is_heldout, iter_documents
+
+    last = None
+    for doc_id, text in iter_documents(paths, text_field):
+        if not text.strip():
+            continue
+        if is_heldout(doc_id, validation_fraction):
+            return ()
+        last = doc_id
+    return (last,) if last is not None else ()
 
 
 def pack_corpus(
@@ -87,7 +106,7 @@ def pack_corpus(
         "validation_fraction": validation_fraction,
         "text_field": text_field,
         "pack_batch": PACK_BATCH,
-        "version": 3,
+        "version": 4,  # 4: a tiny corpus with nothing held out by hash holds out its last document
     }
     key = cache_key(inputs, tokenizer_dir, settings)
     target = cache_dir / key
@@ -115,22 +134,27 @@ def pack_corpus(
 
     splits, sizes = {}, {}
     work = cache_dir / f"{key}.tmp"
+    paths = [str(p) for p in inputs]
+    moved = fallback_heldout(paths, text_field, validation_fraction)
     for split in ("train", "validation"):
-        docs = Dataset.from_generator(
-            _documents,
-            gen_kwargs={
-                "paths": [str(p) for p in inputs],
-                "text_field": text_field,
-                "validation_fraction": validation_fraction,
-                "want_validation": split == "validation",
-            },
-            cache_dir=str(work / "hf"),
-            fingerprint=f"{key}-{split}-docs",
-            features=Features({"id": Value("string"), "text": Value("string")}),
-        )
-        if (
-            len(docs) == 0
-        ):  # nothing held out (or nothing to train on): an empty split, for the caller to judge
+        gen_kwargs = {
+            "paths": paths,
+            "text_field": text_field,
+            "validation_fraction": validation_fraction,
+            "want_validation": split == "validation",
+            "moved": moved,  # a tuple: datasets shards generators over list arguments
+        }
+        if next(_documents(**gen_kwargs), None) is None:
+            docs = []  # datasets cannot build a dataset from an empty generator
+        else:
+            docs = Dataset.from_generator(
+                _documents,
+                gen_kwargs=gen_kwargs,
+                cache_dir=str(work / "hf"),
+                fingerprint=f"{key}-{split}-docs",
+                features=Features({"id": Value("string"), "text": Value("string")}),
+            )
+        if len(docs) == 0:  # nothing to train on: an empty split, for the caller to judge
             empty = Dataset.from_dict(
                 {"input_ids": []}, features=Features({"input_ids": Sequence(Value("int64"))})
             )

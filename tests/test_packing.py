@@ -63,3 +63,20 @@ def test_parallel_tokenization_gives_the_same_blocks(corpus, demo_base, tmp_path
     serial, _ = pack_corpus([corpus], demo_base, tmp_path / "a", block_size=64, num_proc=1)
     parallel, _ = pack_corpus([corpus], demo_base, tmp_path / "b", block_size=64, num_proc=2)
     assert parallel["train"]["input_ids"] == serial["train"]["input_ids"]
+
+
+def test_a_tiny_corpus_still_holds_out_one_document(tmp_path, demo_base):
+    from data_prep.corpus import is_heldout
+
+    path = tmp_path / "tiny.jsonl"
+    ids = [f"t{n}" for n in range(200) if not is_heldout(f"t{n}", 0.1)][:5]  # none held out by hash
+    with open(path, "w", encoding="utf-8") as f:
+        for n, doc_id in enumerate(ids):
+            f.write(
+                json.dumps({"id": doc_id, "text": f"작은 문서 {n}번입니다. " * 40}, ensure_ascii=False) + "\n"
+            )
+    splits, report = pack_corpus(
+        [path], demo_base, tmp_path / "cache", block_size=32, validation_fraction=0.1
+    )
+    assert report.validation_documents == 1 and report.train_documents == 4
+    assert len(splits["validation"]) > 0 and len(splits["train"]) > 0
