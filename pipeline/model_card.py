@@ -74,15 +74,17 @@ def data_sources(
 ) -> list[DataSource]:
     """The sft inputs (from the sft metrics) and the other declared sources, each with a licence.
 
-    An sft input needs a licence: its sft.inputs entry's, an entry of publish.data_licenses naming
-    it (by path, file name or Hub id), or a known instruction set's; otherwise the card would hide one.
+    An sft input needs a licence: an entry of publish.data_licenses naming it (by path, file name or
+    Hub id), else its sft.inputs entry's, else a known instruction set's; otherwise the card would
+    hide one.
     """
     declared = config.data_licence_map()
     sources, named = [], set()
     for entry in sft_metrics.get("sources", []):
         name = entry["input"]
         keys = (name, Path(name).name)
-        licence = entry.get("license") or next((declared[k] for k in keys if k in declared), None)
+        # publish.data_licenses, said at publishing time, overrides the licence the sft.inputs entry gave.
+        licence = next((declared[k] for k in keys if k in declared), None) or entry.get("license") or None
         if licence is None:
             licence = next((lic for pattern, _, lic in KNOWN_DATA if pattern.search(name)), None)
         if licence is None:

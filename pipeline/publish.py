@@ -10,6 +10,8 @@ folder is loaded again, its logits are compared with the source model's and it g
 
 A dry run unless publish.push or --push: then the repository is created (private by default), and
 the folder is uploaded in one commit whose message names the git revision and the dvc.lock hash.
+A push that fails midway stops with a one-line error; running it again resumes it (files the Hub
+already holds are not sent again).
 The token comes only from HF_TOKEN or the stored `hf auth login`. It is checked before any work,
 and never written to a file, a log or the card.
 """
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
+import importlib.util
 import json
 import logging
 import shutil
@@ -163,18 +166,78 @@ def check_push_access(config: PublishConfig, token: str | None) -> None:
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
+    api = HfApi(token=token)
     try:
-        user = HfApi(token=token).whoami()
-    except HfHubHTTPError as exc:
-        raise StageError(f"the Hub refused the token (HTTP {status_of(exc)}); nothing was staged") from None
-    except OSError as exc:  # offline, DNS, proxy
-        raise StageError(f"cannot reach the Hub to check the token: {type(exc).__name__}") from None
+        user = api.whoami()
+    except Exception as exc:
+        reason = hub_failure(exc)
+        if reason is None:
+            raise
+        if isinstance(exc, HfHubHTTPError) and status_of(exc) in ("401", "403"):
+            message = f"the Hub refused the token (HTTP {status_of(exc)}); nothing was staged"
+        else:
+            message = f"cannot check the token with the Hub at {api.endpoint}: {reason}; nothing was staged"
+        raise StageError(redact(message, token)) from None
     log.info("pushing as %s to %s", user.get("name", "?"), config.repo_id)
 
 
+def hub_failure(exc: BaseException) -> str | None:
+    """One line saying why a request to the Hub failed, from `exc` and the errors it was raised from.
+
+    None when none of them is a network or Hub error: that is a bug, and keeps its traceback.
+    huggingface_hub wraps failures (an LFS upload's HTTP error in a RuntimeError naming the file), so
+    the chain is read down to the error that says what happened, keeping the wrappers' words.
+    """
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    # The HTTP client's own base error, which huggingface_hub's HTTP error extends (httpx's in 1.x,
+    # httpx2's in 2.x): connect errors, timeouts, DNS and proxy failures are all of it. hf_xet raises
+    # the builtin ConnectionError.
+    client_error = HfHubHTTPError.__mro__[1]
+    network = (client_error, ConnectionError, TimeoutError)
+    context, seen = [], set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OfflineModeIsEnabled):
+            reason = "HF_HUB_OFFLINE is set, so huggingface_hub sends no request; unset it to push"
+        elif isinstance(exc, HfHubHTTPError):
+            reason = f"HTTP {status_of(exc)}{request_of(exc)}"
+            if exc.server_message:
+                reason += f": {exc.server_message}"
+        elif isinstance(exc, network):
+            reason = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        else:
+            if str(exc):
+                context.append(str(exc).rstrip("."))
+            exc = exc.__cause__ or exc.__context__
+            continue
+        return one_line(": ".join([*context, reason]))
+    return None
+
+
 def status_of(exc) -> str:
+    """The HTTP status of a Hub error, or "?"."""
     response = getattr(exc, "response", None)
     return str(getattr(response, "status_code", "?"))
+
+
+def request_of(exc) -> str:
+    """The request a Hub error answered, as ' from HOST/PATH'; no query: presigned URLs sign with it."""
+    try:
+        url = exc.response.request.url
+        return f" from {url.host}{url.path}"
+    except (AttributeError, RuntimeError):  # no request attached to the response
+        return ""
+
+
+def one_line(text: str) -> str:
+    """`text` with its line breaks and runs of spaces made single spaces."""
+    return " ".join(str(text).split())
+
+
+def redact(text: str, token: str | None) -> str:
+    """`text` with the token, should it be there, masked: error text must never carry it."""
+    return text.replace(token, "hf_***") if token else text
 
 
 def prepare_output(output: Path) -> None:
@@ -343,11 +406,26 @@ def commit_message(title: str, origin: dict) -> str:
 
 
 def push_folder(config: PublishConfig, output: Path, token: str, message: str, description: str) -> str:
-    """Create the repository (and branch) if needed and upload the staged folder in one commit."""
+    """Create the repository (and branch) if needed and upload the staged folder.
+
+    huggingface_hub's upload_folder takes the way the installed client offers. With hf_xet installed
+    (huggingface_hub's default) files go through Xet: chunked, deduplicated, committed in batches of
+    up to 256 files, so a model folder is one commit, and a re-run after a failure sends only chunks
+    the Hub lacks. Without it, one commit through LFS: a re-run skips every file whose object the Hub
+    already stores. Either way a failed push is resumed by running the same command again.
+    """
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import HfHubHTTPError
 
     api = HfApi(token=token)
+    sizes = [p.stat().st_size for p in output.rglob("*") if p.is_file() and p.name != MARKER]
+    log.info(
+        "uploading %d files (%.2f GB) to %s%s through %s",
+        len(sizes),
+        sum(sizes) / 1e9,
+        config.repo_id,
+        f" (branch {config.revision})" if config.revision else "",
+        upload_protocol(),
+    )
     try:
         api.create_repo(config.repo_id, private=config.private, exist_ok=True)
         if config.revision:
@@ -360,20 +438,31 @@ def push_folder(config: PublishConfig, output: Path, token: str, message: str, d
             revision=config.revision or None,
             ignore_patterns=[MARKER],
         )
-    except HfHubHTTPError as exc:
-        raise StageError(
-            f"the Hub refused the push to {config.repo_id} (HTTP {status_of(exc)}): "
-            f"{exc.server_message or exc}; the staged folder {output} is intact"
-        ) from None
-    except OSError as exc:
-        raise StageError(
-            f"cannot reach the Hub: {type(exc).__name__}; the staged folder {output} is intact"
-        ) from None
-    except ValueError as exc:  # the Hub's check of README.md's metadata
-        raise StageError(f"the Hub rejected the model card: {exc}; nothing was pushed") from None
+    except Exception as exc:
+        reason = hub_failure(exc)
+        if reason is not None:
+            text = (
+                f"the push to {config.repo_id} failed: {reason}; the staged folder {output} is intact: "
+                "run the same command again to resume (what the Hub already holds is not sent again)"
+            )
+        elif isinstance(exc, ValueError) and "README.md" in str(exc):  # the Hub's check of the card
+            text = f"the Hub rejected the model card: {one_line(exc)}; nothing was pushed"
+        elif isinstance(exc, ValueError):  # e.g. the LFS batch API's per-object errors (quota, size)
+            text = f"the Hub refused the push to {config.repo_id}: {one_line(exc)}"
+        else:
+            raise
+        raise StageError(redact(text, token)) from None
     url = getattr(info, "commit_url", None) or str(info)
     log.info("pushed %s", url)
     return url
+
+
+def upload_protocol() -> str:
+    """How upload_folder will send the files: "Xet" (through hf_xet) or "LFS". They resume differently."""
+    from huggingface_hub import constants
+
+    # The test huggingface_hub makes (utils._runtime.is_xet_available, not a public name).
+    return "LFS" if constants.HF_HUB_DISABLE_XET or importlib.util.find_spec("hf_xet") is None else "Xet"
 
 
 class RepoIdOverride(argparse.Action):

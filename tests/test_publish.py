@@ -4,9 +4,14 @@ huggingface_hub's real upload code reaches a local stand-in for the Hub."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
+import importlib
 import json
+import os
+import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,10 +22,12 @@ from pipeline.cli import StageError
 from pipeline.config import PublishConfig
 from pipeline.model_card import DataSource, card_licence, data_sources
 from pipeline.params import ParamsError
-from tests.conftest import shared_path
+from tests.conftest import shared_path, tiny_llama
 from tests.hub_server import FakeHub
 
 FAKE_TOKEN = "hf_kollamaFakeToken0123456789abcdefXYZ"
+# Files the Hub stores through LFS among those ko-publish stages.
+LFS_NAMES = ("*.safetensors", "tokenizer.model")
 
 
 def publish(root: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
@@ -38,13 +45,58 @@ def publish(root: Path, env: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, timeout=600)
 
 
+def is_hub_setting(name: str) -> bool:
+    """An environment variable that changes what huggingface_hub does or where its requests go: the
+    caller's HF_TOKEN, HF_HUB_OFFLINE, HF_ENDPOINT, HF_HUB_DISABLE_XET, HF_TOKEN_PATH, proxies..."""
+    upper = name.upper()
+    return upper.startswith(("HF_", "HUGGING_FACE_", "TRANSFORMERS_OFFLINE")) or upper in (
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+    )
+
+
 def no_token_env(env: dict, home: Path) -> dict:
-    """No HF_TOKEN and an empty Hugging Face home, so no stored login either."""
-    clean = {k: v for k, v in env.items() if k not in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN")}
-    return {**clean, "HF_HOME": str(home)}
+    """`env` with none of the caller's Hub settings (no HF_TOKEN, no HF_HUB_OFFLINE, no proxy...) and an
+    empty Hugging Face home, so no stored login either: each test sets what it needs."""
+    return {**{k: v for k, v in env.items() if not is_hub_setting(k)}, "HF_HOME": str(home)}
+
+
+def closed_port() -> int:
+    """A 127.0.0.1 port nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def lfs_files(folder: Path) -> dict[str, Path]:
+    """The staged files the Hub keeps in LFS, by path in the repository."""
+    paths = {p for name in LFS_NAMES for p in folder.rglob(name)}
+    return {str(p.relative_to(folder)): p for p in paths}
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 # --- licences, without the pipeline ---
+
+
+def test_licences_from_sft_inputs_and_corpus_sources_reach_the_card():
+    sft = {"sources": [{"input": "/data/mine.jsonl", "license": "cc-by-nc-sa-4.0"}]}
+    corpus = {
+        "sources": [{"name": "ko_precedents", "license": "public-domain"}, {"name": "web", "license": ""}]
+    }
+    sources = data_sources(PublishConfig(), sft, corpus)
+    assert sources == [
+        DataSource("/data/mine.jsonl", "sft", "cc-by-nc-sa-4.0"),
+        DataSource("ko_precedents", "pretrain", "public-domain"),
+    ]
+    assert card_licence("llama2", sources) == ("other", "llama2-and-cc-by-nc-sa-4.0")
+    # publish.data_licenses, said when publishing, overrides the entry's licence.
+    declared = PublishConfig(data_licenses=("mine.jsonl=apache-2.0",))
+    assert data_sources(declared, sft)[0].licence == "apache-2.0"
 
 
 def test_koalpaca_input_makes_the_card_non_commercial():
@@ -82,6 +134,197 @@ def test_unknown_sft_input_needs_a_declared_licence():
 def test_bad_publish_params_are_named(field, value, message):
     with pytest.raises(ParamsError, match=message):
         PublishConfig(**{field: value})
+
+
+# --- the push, on a small staged folder and a local stand-in for the Hub ---
+
+
+@pytest.fixture
+def local_hub(monkeypatch, tmp_path):
+    """Start a FakeHub (`local_hub(**options)`) that huggingface_hub in this process talks to, with
+    none of the caller's Hub settings: huggingface_hub read HF_HUB_OFFLINE, HF_ENDPOINT,
+    HF_HUB_DISABLE_XET and HF_TOKEN_PATH into constants when imported, so those are set too."""
+    from huggingface_hub import close_session, constants
+
+    for name in list(os.environ):
+        if is_hub_setting(name):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf_home"))
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)  # LFS: the protocol the stand-in speaks
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "hf_home" / "token"))
+    close_session()  # the shared HTTP client read the proxy settings when it was made
+    with contextlib.ExitStack() as hubs:
+
+        def start(**options) -> FakeHub:
+            hub = hubs.enter_context(FakeHub(FAKE_TOKEN, **options))
+            monkeypatch.setattr(constants, "ENDPOINT", hub.endpoint)
+            return hub
+
+        yield start
+    close_session()
+
+
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory) -> Path:
+    """A folder as ko-publish stages it, in small: a 1-layer Llama in 1 MB safetensors shards,
+    Llama-2's tokenizer.model, a card and the marker."""
+    from pipeline.publish import MARKER
+
+    folder = tmp_path_factory.mktemp("staged")
+    tiny_llama().save_pretrained(folder, max_shard_size="1MB")
+    shutil.copyfile(shared_path("tokenizers", "llama2", "tokenizer.model"), folder / "tokenizer.model")
+    (folder / "README.md").write_text("---\nlanguage: ko\nlicense: apache-2.0\n---\n# ko-llama test\n")
+    (folder / MARKER).write_text("staged by ko-publish\n")
+    return folder
+
+
+def push(folder: Path, repo_id: str = "kolab/ko-llama-test", revision: str = "") -> str:
+    from pipeline.publish import push_folder
+
+    config = PublishConfig(repo_id=repo_id, revision=revision)
+    return push_folder(config, folder, FAKE_TOKEN, "ko-publish test: git 0123abcd", "the card's summary")
+
+
+def test_shards_go_up_through_lfs_with_their_sha256(local_hub, staged):
+    hub = local_hub()
+    url = push(staged, revision="exp-1")
+
+    repo = hub.repos["kolab/ko-llama-test"]
+    [commit] = repo["commits"]
+    assert url == f"{hub.endpoint}/kolab/ko-llama-test/commit/{repo['heads']['exp-1']}"
+    assert commit["branch"] == "exp-1" and commit["header"]["summary"] == "ko-publish test: git 0123abcd"
+    lfs = lfs_files(staged)
+    assert sum(path.endswith(".safetensors") for path in lfs) > 1  # the shards, and tokenizer.model
+    # The Hub got each object once, whole, with its sha256; the commit points to them as LFS files.
+    assert sorted((u["oid"], u["size"]) for u in hub.uploads) == sorted(
+        (sha256(p), p.stat().st_size) for p in lfs.values()
+    )
+    assert all(hub.objects[sha256(p)] == p.read_bytes() for p in lfs.values())
+    assert commit["lfs_files"] == {
+        path: {"path": path, "algo": "sha256", "oid": sha256(p), "size": p.stat().st_size}
+        for path, p in lfs.items()
+    }
+    staged_bytes = {str(p.relative_to(staged)): p.read_bytes() for p in staged.rglob("*") if p.is_file()}
+    staged_bytes.pop(".ko-publish")
+    assert commit["files"] == {k: v for k, v in staged_bytes.items() if k not in lfs}  # config, card...
+    assert {k: v for k, v in hub.tree("kolab/ko-llama-test", "exp-1").items() if k != ".gitattributes"} == (
+        staged_bytes
+    )
+    # The token went only into the Authorization header of Hub API requests; uploads carry none.
+    assert all(r["authorization"] in ("", f"Bearer {FAKE_TOKEN}") for r in hub.requests)
+    assert all(not r["authorization"] for r in hub.requests if r["path"].startswith("/storage/"))
+
+
+def test_a_push_refused_midway_resumes_without_sending_stored_objects_again(local_hub, staged):
+    hub = local_hub(part_size=256 * 1024)  # shards go up in parts, as real multi-GB shards do
+    hub.refuse_upload(2)
+    with pytest.raises(StageError) as failed:
+        push(staged)
+    message = str(failed.value)
+    assert message.startswith("the push to kolab/ko-llama-test failed: ") and "\n" not in message
+    assert "HTTP 403 from 127.0.0.1/storage/" in message and "run the same command again" in message
+    assert FAKE_TOKEN not in message and "Signature" not in message
+    assert hub.repos["kolab/ko-llama-test"]["commits"] == []
+    stored, uploaded = set(hub.objects), len(hub.uploads)
+    lfs = {sha256(p) for p in lfs_files(staged).values()}
+    assert hub.refused and set(hub.refused) <= lfs - stored and stored
+
+    url = push(staged)  # the same command again
+    assert sorted(u["oid"] for u in hub.uploads[uploaded:]) == sorted(lfs - stored)
+    assert all(u["parts"] > 1 for u in hub.uploads if u["size"] > 256 * 1024)
+    [commit] = hub.repos["kolab/ko-llama-test"]["commits"]
+    assert {pointer["oid"] for pointer in commit["lfs_files"].values()} == lfs
+
+    # Once more, with everything there: no upload, no empty commit, the same commit's URL.
+    assert push(staged) == url and len(hub.uploads) == uploaded + len(lfs - stored)
+    assert len(hub.repos["kolab/ko-llama-test"]["commits"]) == 1
+
+
+def test_unreachable_hub_stops_the_cli_with_one_line(tmp_path):
+    """`ko-publish --push` with the Hub out of reach, and with HF_HUB_OFFLINE set: exit 1, one line."""
+    env = {**no_token_env(dict(os.environ), tmp_path / "hf_home"), "HF_TOKEN": FAKE_TOKEN}
+    args = ("--output", str(tmp_path / "out"), "--push", "--repo-id", "kolab/x")
+    endpoint = f"http://127.0.0.1:{closed_port()}"
+    for extra, reason in (
+        ({"HF_ENDPOINT": endpoint}, f"at {endpoint}: ConnectError: [Errno 111] Connection refused"),
+        ({"HF_HUB_OFFLINE": "1"}, "HF_HUB_OFFLINE is set"),
+    ):
+        done = publish(tmp_path, {**env, **extra}, *args)
+        assert done.returncode == 1, done.stderr
+        [line] = done.stderr.splitlines()
+        assert line.startswith("ko-publish: error: cannot check the token with the Hub ") and reason in line
+        assert line.endswith("nothing was staged") and FAKE_TOKEN not in done.stdout + done.stderr
+        assert not (tmp_path / "out").exists()
+
+
+def test_dns_and_proxy_failures_are_named_in_one_line(local_hub, monkeypatch):
+    from huggingface_hub import close_session, constants
+
+    from pipeline.publish import check_push_access
+
+    config = PublishConfig(repo_id="kolab/x")
+    monkeypatch.setattr(constants, "ENDPOINT", "http://hub.invalid")  # a name no resolver knows
+    with pytest.raises(StageError, match=r"at http://hub.invalid: ConnectError: \[Errno -?\d+\] ") as failed:
+        check_push_access(config, FAKE_TOKEN)
+    assert "\n" not in str(failed.value) and FAKE_TOKEN not in str(failed.value)
+
+    proxy = local_hub()  # as HTTPS_PROXY it answers CONNECT with 407
+    monkeypatch.setattr(constants, "ENDPOINT", "https://hub.invalid")
+    monkeypatch.setenv("HTTPS_PROXY", proxy.endpoint)
+    close_session()
+    with pytest.raises(StageError, match="at https://hub.invalid: ProxyError: 407 Proxy Authentication Req"):
+        check_push_access(config, FAKE_TOKEN)
+    assert [r["method"] for r in proxy.requests] == ["CONNECT"]
+
+
+def test_hub_failure_reads_down_the_wrapped_errors():
+    from huggingface_hub.errors import HfHubHTTPError, OfflineModeIsEnabled
+
+    from pipeline.publish import hub_failure, redact
+
+    client = importlib.import_module(HfHubHTTPError.__mro__[1].__module__.split(".")[0])  # httpx or httpx2
+
+    def wrapped(error: BaseException) -> RuntimeError:  # as huggingface_hub wraps an LFS upload's
+        try:
+            raise RuntimeError(
+                "Error while uploading 'model-00001-of-00003.safetensors' to the Hub."
+            ) from error
+        except RuntimeError as exc:
+            return exc
+
+    timeout = wrapped(client.WriteTimeout("The write operation timed out"))
+    assert hub_failure(timeout) == (
+        "Error while uploading 'model-00001-of-00003.safetensors' to the Hub: "
+        "WriteTimeout: The write operation timed out"
+    )
+    assert hub_failure(client.ReadTimeout("")) == "ReadTimeout"
+    assert (
+        hub_failure(ConnectionError("Network error:\nno route")) == "ConnectionError: Network error: no route"
+    )
+    assert hub_failure(OfflineModeIsEnabled("offline")).startswith("HF_HUB_OFFLINE is set")
+    assert hub_failure(ValueError("not a network error")) is None  # a bug: its traceback stays
+    assert redact(f"Bearer {FAKE_TOKEN} refused", FAKE_TOKEN) == "Bearer hf_*** refused"
+
+
+def test_with_hf_xet_the_shards_take_xet_and_its_failures_are_one_line(local_hub, staged, monkeypatch):
+    """hf_xet installed (huggingface_hub's default): shards go to Xet's CAS, not LFS. The CAS protocol
+    cannot be stood in, so the stand-in points hf_xet at a closed port."""
+    pytest.importorskip("hf_xet")
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", False)
+    # hf_xet retries a lost CAS for minutes; once, at once, here.
+    monkeypatch.setenv("HF_XET_CLIENT_RETRY_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("HF_XET_CLIENT_RETRY_MAX_DURATION", "1s")
+    monkeypatch.setenv("HF_XET_CLIENT_RETRY_BASE_DELAY", "10ms")
+    hub = local_hub(cas_url=f"http://127.0.0.1:{closed_port()}")
+    with pytest.raises(StageError, match=r"failed: ConnectionError: .*run the same command again") as failed:
+        push(staged)
+    assert "\n" not in str(failed.value) and FAKE_TOKEN not in str(failed.value)
+    paths = [r["path"] for r in hub.requests]
+    assert "/api/models/kolab/ko-llama-test/xet-write-token/main" in paths
+    assert not any("/info/lfs/" in path for path in paths) and not hub.repos["kolab/ko-llama-test"]["commits"]
 
 
 # --- on the demo pipeline's outputs ---
@@ -224,6 +467,7 @@ def test_push_reaches_the_hub_and_the_token_stays_secret(demo_pipeline, tmp_path
         )
     assert done.returncode == 0, done.stderr[-3000:]
 
+    report = json.loads(metrics.read_text())
     repo = hub.repos["kolab/ko-llama-demo"]
     assert repo["create"]["visibility"] == "private"
     assert repo["branches"] == {"main", "exp-1"}
@@ -235,12 +479,23 @@ def test_push_reaches_the_hub_and_the_token_stays_secret(demo_pipeline, tmp_path
     assert f"dvc.lock {lock[:12]}" in commit["header"]["summary"]
     staged = {str(p.relative_to(out)): p.read_bytes() for p in out.rglob("*") if p.is_file()}
     staged.pop(".ko-publish")
-    assert commit["files"] == staged  # every staged file, byte for byte, and nothing else
+    # The shards (and the adapter, and tokenizer.model) went through LFS, the rest inline.
+    lfs = lfs_files(out)
+    assert sum(path.startswith("model-") for path in lfs) == report["shards"] > 1
+    assert commit["lfs_files"] == {
+        path: {"path": path, "algo": "sha256", "oid": sha256(p), "size": p.stat().st_size}
+        for path, p in lfs.items()
+    }
+    assert {u["oid"] for u in hub.uploads} == {sha256(p) for p in lfs.values()}
+    assert commit["files"] == {path: data for path, data in staged.items() if path not in lfs}
+    # Every staged file is on the branch, byte for byte, and nothing else.
+    assert {
+        k: v for k, v in hub.tree("kolab/ko-llama-demo", "exp-1").items() if k != ".gitattributes"
+    } == staged
     # The token went only into the Authorization header of the Hub's requests.
     authed = [r for r in hub.requests if r["authorization"]]
     assert authed and all(r["authorization"] == f"Bearer {FAKE_TOKEN}" for r in authed)
 
-    report = json.loads(metrics.read_text())
     assert report["pushed"] is True and report["commit_url"].startswith(hub.endpoint)
     card = (out / "README.md").read_text()
     assert "license: other" in card and "license_name: llama2-and-cc-by-nc-4.0" in card
@@ -305,3 +560,37 @@ def test_missing_eval_results_and_metrics_are_named(demo_base, tmp_path):
     with pytest.raises(StageError, match=r"clean.json: not found; the card quotes it \(run the clean stage"):
         run()
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_a_push_broken_midway_resumes_when_run_again(demo_pipeline, tmp_path):
+    root, env, _ = demo_pipeline
+    out = tmp_path / "staged"
+    args = ("--output", str(out), "--push", "--repo-id", "kolab/ko-llama-resume")
+    # 512 KiB parts: the demo's 2 MB shards go up in parts, as real shards do.
+    with FakeHub(FAKE_TOKEN, part_size=512 * 1024) as hub:
+        hub_env = {
+            **no_token_env(env, tmp_path / "hf_home"),
+            "HF_TOKEN": FAKE_TOKEN,
+            "HF_ENDPOINT": hub.endpoint,
+            "HF_HUB_DISABLE_XET": "1",
+        }
+        hub.refuse_upload(2)
+        broken = publish(root, hub_env, *args)
+        stored = set(hub.objects)
+        uploaded = len(hub.uploads)
+        resumed = publish(root, hub_env, *args)  # stages again: the same bytes, so the same objects
+    assert broken.returncode == 1 and "Traceback" not in broken.stderr
+    [error] = [line for line in broken.stderr.splitlines() if line.startswith("ko-publish: error:")]
+    assert "the push to kolab/ko-llama-resume failed: " in error and "HTTP 403" in error
+    assert "run the same command again to resume" in error
+    assert FAKE_TOKEN not in broken.stdout + broken.stderr
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+
+    [commit] = hub.repos["kolab/ko-llama-resume"]["commits"]  # the broken push committed nothing
+    lfs = {path: sha256(p) for path, p in lfs_files(out).items()}
+    assert {path: pointer["oid"] for path, pointer in commit["lfs_files"].items()} == lfs
+    assert hub.refused and set(hub.refused) <= set(lfs.values()) - stored
+    assert stored  # the broken push left objects on the Hub, and the re-run did not send them again
+    assert sorted(u["oid"] for u in hub.uploads[uploaded:]) == sorted(set(lfs.values()) - stored)
