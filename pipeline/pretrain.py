@@ -30,6 +30,10 @@ from tokenizer.hf_export import HF_FILES
 
 log = logging.getLogger("ko.pretrain")
 STAGES = ("stage1", "stage2")
+# Measured tokens and seconds of training, kept out of OUTPUT: DVC hashes every byte of OUTPUT into
+# dvc.lock, and a timing there would change that hash on every run and machine. Machine-local, like
+# the packed-block cache beside it.
+THROUGHPUT_DIR = Path(".cache/throughput")
 
 
 @dataclass(frozen=True)
@@ -153,11 +157,14 @@ def continue_pretraining(
     output: Path,
     cache_dir: Path = Path(".cache/packed"),
     replay_inputs: list[str] | None = None,
+    throughput_dir: Path = THROUGHPUT_DIR,
 ) -> PretrainReport:
     """Run both stages (resuming where a previous run stopped) and save the model to OUTPUT/model.
 
     `replay_inputs` (the corpus stage's data/replay) are packed apart: their train blocks are
     mixed in at `replay_fraction`, their held-out blocks give English bits per character.
+    OUTPUT holds no timing, so the same inputs give the same bytes on any machine; each stage's
+    tokens and seconds go to `throughput_dir` (see throughput_file).
     """
     require_module("torch", extra="model")
     require_module("transformers", extra="model")
@@ -203,7 +210,10 @@ def continue_pretraining(
 
     output.mkdir(parents=True, exist_ok=True)
     data_key = pack.cache_key + (f"+{en_pack.cache_key}" if en_pack else "")
-    start_over_if_changed(output, run_fingerprint(config, model_dir, data_key))
+    fingerprint = run_fingerprint(config, model_dir, data_key)
+    start_over_if_changed(output, fingerprint)
+    throughput_path = throughput_file(output, throughput_dir)
+    measured = read_throughput(throughput_path, fingerprint)
     torch.manual_seed(config.seed)
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     resize = init_new_embeddings(
@@ -234,6 +244,12 @@ def continue_pretraining(
             continue
         if done.is_file():  # finished earlier: take its weights and numbers, do not train again
             state = json.loads(done.read_text())
+            if "seconds" in state:  # written before timings left OUTPUT (persist keeps it): move them
+                timing = {"tokens": state.pop("tokens", 0), "seconds": state.pop("seconds")}
+                measured.setdefault(stage, timing)
+                if is_main_process():
+                    done.write_text(json.dumps(state))
+                    write_throughput(throughput_path, fingerprint, measured)
             model = AutoModelForCausalLM.from_pretrained(stage_dir / "final", dtype=torch.float32)
             results[stage], results["initial"] = (
                 state["eval_loss"],
@@ -242,9 +258,10 @@ def continue_pretraining(
             en_results[stage] = state.get("english_eval_loss")
             en_results["initial"] = state.get("english_initial") or en_results["initial"]
             history += state["history"]
-            # Its own run's throughput, so a resumed run still reports what training measured.
-            trained_tokens += state.get("tokens", 0)
-            train_seconds += state.get("seconds", 0.0)
+            # Its own run's throughput, so a resumed run still reports what training measured
+            # (nothing when this machine has no record of it, e.g. OUTPUT came from `dvc pull`).
+            trained_tokens += measured.get(stage, {}).get("tokens", 0)
+            train_seconds += measured.get(stage, {}).get("seconds", 0.0)
             continue
         trainable = ("embed_tokens", "lm_head") if stage == "stage1" else None
         for name, param in model.named_parameters():
@@ -297,11 +314,11 @@ def continue_pretraining(
                         "english_eval_loss": en_results[stage],
                         "english_initial": en_results["initial"],
                         "history": stage_history,
-                        "tokens": stage_tokens,
-                        "seconds": stage_seconds,
                     }
                 )
             )
+            measured[stage] = {"tokens": stage_tokens, "seconds": stage_seconds}
+            write_throughput(throughput_path, fingerprint, measured)
 
     final_loss = results["stage2"] if results["stage2"] is not None else results["stage1"]
     by_stage = {"ko": stage_bits(results, pack, config.block_size)}
@@ -378,6 +395,29 @@ def start_over_if_changed(output: Path, fingerprint: str, checkpoint_dirs: tuple
             shutil.rmtree(output / name, ignore_errors=True)
     if is_main_process():
         marker.write_text(fingerprint + "\n")
+
+
+def throughput_file(output: Path, throughput_dir: Path = THROUGHPUT_DIR) -> Path:
+    """The record of the tokens and seconds that training into OUTPUT measured (kept out of OUTPUT).
+
+    Named by OUTPUT's absolute path: runs into different folders keep apart.
+    """
+    key = hashlib.sha256(str(output.resolve()).encode()).hexdigest()[:16]
+    return throughput_dir / f"{key}.json"
+
+
+def read_throughput(path: Path, fingerprint: str) -> dict:
+    """What write_throughput recorded for a run of this fingerprint, or {} (none, or another run's)."""
+    if not path.is_file():
+        return {}
+    record = json.loads(path.read_text())
+    return record["measured"] if record.get("fingerprint") == fingerprint else {}
+
+
+def write_throughput(path: Path, fingerprint: str, measured: dict) -> None:
+    """Record measured tokens and seconds for the run of `fingerprint` (see throughput_file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"fingerprint": fingerprint, "measured": measured}))
 
 
 def write_history(path: Path, history: list[dict]) -> Path:

@@ -10,6 +10,8 @@ DeepSpeed configs and launchers as pretraining and resumes from OUTPUT/train/che
 Outputs: OUTPUT/adapter (the adapter and tokenizer), OUTPUT/merged (base + adapter merged, as
 safetensors, with the tokenizer), OUTPUT/samples.jsonl (answers to held-out instructions with the
 decoding settings), OUTPUT/skipped.jsonl (every unused row, file:line and rule), OUTPUT/loss.csv.
+OUTPUT holds no timing (DVC hashes it): the measured tokens and seconds are kept under
+.cache/throughput, for tokens/s in the metrics.
 """
 
 from __future__ import annotations
@@ -72,11 +74,13 @@ def finetune_lora(
     *,
     base_tokenizer: Path | None = None,
     prompts: Path | None = None,
+    throughput_dir: Path | None = None,
 ) -> SFTReport | None:
     """Tune a LoRA adapter on `inputs`, merge it, answer held-out instructions; resumable.
 
     Under a multi-process launcher every process trains; only the main one merges, samples and
-    returns the report (the others return None).
+    returns the report (the others return None). Tokens and seconds trained are recorded under
+    `throughput_dir` (default .cache/throughput), not in OUTPUT.
     """
     for module in ("torch", "transformers", "peft"):
         require_module(module, extra="model")
@@ -84,9 +88,18 @@ def finetune_lora(
         require_module("deepspeed", extra="deepspeed")
         if not Path(config.deepspeed).is_file():
             raise StageError(f"sft.deepspeed = {config.deepspeed!r}: no such DeepSpeed config file")
-    from pipeline.pretrain import is_main_process, run_fingerprint, setup_distributed, start_over_if_changed
+    from pipeline.pretrain import (
+        THROUGHPUT_DIR,
+        is_main_process,
+        run_fingerprint,
+        setup_distributed,
+        start_over_if_changed,
+        throughput_file,
+        write_throughput,
+    )
 
     setup_distributed()
+    throughput_dir = throughput_dir or THROUGHPUT_DIR
     import torch
     from transformers import AutoTokenizer
 
@@ -125,7 +138,8 @@ def finetune_lora(
     output.mkdir(parents=True, exist_ok=True)
     if is_main_process():
         write_jsonl(output / "skipped.jsonl", [asdict(s) for s in skipped])
-    start_over_if_changed(output, run_fingerprint(config, model_dir, rows_key(rows)), ("train",))
+    fingerprint = run_fingerprint(config, model_dir, rows_key(rows))
+    start_over_if_changed(output, fingerprint, ("train",))
 
     model, new_rows = load_for_training(config, model_dir, tokenizer, base_tokenizer)
     model = wrap_lora(config, model, new_rows)
@@ -154,8 +168,18 @@ def finetune_lora(
     world = int(os.environ.get("WORLD_SIZE", "1"))
     rows_per_step = config.per_device_batch_size * config.gradient_accumulation_steps * world
     tokens_per_step = train_tokens / max(len(rows), 1) * rows_per_step
+    record = throughput_file(output, throughput_dir)
+    legacy = output / "train" / "throughput.json"  # inside OUTPUT before timings left it (persist keeps it)
+    if legacy.is_file():
+        if not record.is_file():
+            write_throughput(record, fingerprint, json.loads(legacy.read_text()))
+        legacy.unlink()
     trained_tokens, trained_seconds = add_throughput(
-        output / "train" / "throughput.json", tokens_per_step * steps_run, train_seconds if steps_run else 0.0
+        record,
+        fingerprint,
+        tokens_per_step * steps_run,
+        train_seconds if steps_run else 0.0,
+        fresh=steps_run == steps,
     )
     reasons = Counter(entry.reason for entry in skipped)
     return SFTReport(
@@ -291,9 +315,17 @@ def wrap_lora(config: SFTConfig, model, new_rows: list[int]):
         **extra,
     )
     try:
-        return get_peft_model(model, lora)
+        model = get_peft_model(model, lora)
     except ValueError as exc:  # e.g. no target module found in this architecture
         raise StageError(f"sft.target_modules = {list(config.target_modules)}: {exc}") from None
+    # PEFT keeps target_modules as a set and saves it as list(set): its order follows the string
+    # hash seed, which differs per process, so adapter_config.json (a DVC output) would differ per
+    # run. Sorted, it is the same everywhere; PEFT matches modules against it the same way.
+    for peft_config in model.peft_config.values():
+        for field, value in list(vars(peft_config).items()):
+            if isinstance(value, set):
+                setattr(peft_config, field, sorted(value))
+    return model
 
 
 def training_arguments(config: SFTConfig, output: Path):
@@ -488,14 +520,21 @@ def generate_samples(model_dir: Path, conversations: list[Conversation], config:
     return samples
 
 
-def add_throughput(path: Path, tokens: float, seconds: float) -> tuple[float, float]:
+def add_throughput(
+    path: Path, fingerprint: str, tokens: float, seconds: float, *, fresh: bool
+) -> tuple[float, float]:
     """Tokens and seconds trained over every run of this training (a resumed run adds its share).
 
     A re-run that resumes at the last step trains nothing, and still reports what training measured.
+    `fresh`: this run trained from step 0, so earlier records are another training's. The record
+    is kept at `path`, outside OUTPUT (pipeline.pretrain.throughput_file), keyed by `fingerprint`.
     """
-    so_far = json.loads(path.read_text()) if path.is_file() else {"tokens": 0.0, "seconds": 0.0}
+    from pipeline.pretrain import read_throughput, write_throughput
+
+    zero = {"tokens": 0.0, "seconds": 0.0}
+    so_far = zero if fresh else read_throughput(path, fingerprint) or zero
     total = {"tokens": so_far["tokens"] + tokens, "seconds": so_far["seconds"] + seconds}
-    path.write_text(json.dumps(total))
+    write_throughput(path, fingerprint, total)
     return total["tokens"], total["seconds"]
 
 
