@@ -124,8 +124,8 @@ def test_local_sources_in_place_capped_and_weighted(tmp_path):
     assert by_name["boddari_more"]["mode"] == "in_place" and not (tmp_path / "raw" / "boddari_more").exists()
     listed = src.read_manifest(tmp_path / "raw")
     txt = sorted(boddari.glob("*.txt"))
-    assert [p for p, _, _ in listed] == txt
-    assert [n for _, n, _ in listed] == [f"boddari_more/{p.name}" for p in txt]
+    assert [m[0] for m in listed] == txt
+    assert [m[1] for m in listed] == [f"boddari_more/{p.name}" for p in txt]
     digest = hashlib.sha256()
     for p in txt:
         digest.update(f"{p.name}\0{hashlib.sha256(p.read_bytes()).hexdigest()}\n".encode())
