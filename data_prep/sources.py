@@ -156,7 +156,7 @@ def hub_revision(entry: SourceEntry, mirror: str, key: str) -> str:
         folder = Path(mirror) / entry.hub
         if not folder.is_dir():
             raise StageError(f"{key}: hub {entry.hub!r} is not in the mirror {mirror} (no {folder})")
-        return "mirror:" + hash_files(sorted(p for p in folder.rglob("*") if p.is_file()))
+        return "mirror:" + hash_files(_files_under(folder))
     from huggingface_hub import HfApi
 
     try:
@@ -348,24 +348,20 @@ def copy_source(
     `bounds` (min, max characters) and `seen` (text hashes across sources) are replay's length
     bounds and exact dedup.
     """
-    from data_prep.steps import GzipJsonl
+    from data_prep.steps import GzipJsonl, text_hash
 
     key = _source_key(entry, pin, {"bounds": bounds, "seed": config.seed, "split": config.split_constitution,
                                    "shard": config.shard_documents, "dedup": seen is not None})  # fmt: skip
     done = folder / DONE
-    if done.is_file() and json.loads(done.read_text()).get("key") == key:
-        state = json.loads(done.read_text())
-        _apply_state(report, state)
-        if seen is not None:  # later replay sources dedup against this one too
-            for shard in sorted(folder.glob("part-*.jsonl.gz")):
-                seen.update(_text_hash(d["text"]) for d in _read_jsonl_gz(shard))
-        progress.update(state["characters"])
-        return
-    state = _resume_state(folder, key)
-    if seen is not None:
+    finished = json.loads(done.read_text()) if done.is_file() else {}
+    state = finished if finished.get("key") == key else _resume_state(folder, key)
+    if seen is not None:  # texts already written (finished or before a kill) dedup what follows
         for shard in sorted(folder.glob("part-*.jsonl.gz")):
-            seen.update(_text_hash(d["text"]) for d in _read_jsonl_gz(shard))
+            seen.update(text_hash(d["text"]) for d in _read_jsonl_gz(shard))
     progress.update(state["characters"])
+    if state is finished:
+        _apply_state(report, state)
+        return
     skip = state["consumed"]
     writer, buffered = None, 0
     quarantine = open(folder / ".quarantine.jsonl", "a", encoding="utf-8")
@@ -457,18 +453,16 @@ def _parts(item: Item, bounds) -> list[tuple[str, str]]:
 
 
 def _replay_reason(text: str, bounds, seen) -> str | None:
+    from data_prep.steps import text_hash
+
     if bounds is not None and len(text) < bounds[0]:
         return "too_short"
     if seen is not None:
-        h = _text_hash(text)
+        h = text_hash(text)
         if h in seen:
             return "duplicate"
         seen.add(h)
     return None
-
-
-def _text_hash(text: str) -> int:
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
 
 
 def _read_jsonl_gz(path: Path) -> Iterator[dict]:
@@ -607,6 +601,19 @@ def gather_sources(
     )
 
 
+def _files_under(path: Path) -> list[Path]:
+    """A file itself, or every file under a directory, sorted."""
+    return sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+
+
+def _pin_path(text: str, key: str, file_only: bool = False) -> dict[str, str]:
+    """{"path", "sha256"} of a local input named in params; a missing one stops with its key."""
+    path = Path(text).expanduser()
+    if not (path.is_file() if file_only else path.exists()):
+        raise StageError(f"{key}: path {text!r} does not exist")
+    return {"path": text, "sha256": hash_files(_files_under(path))}
+
+
 def pin_inputs(
     sft_inputs: Sequence, bpc_texts: dict[str, str], output: Path, demo_tokenizer: str = "", prompts: str = ""
 ) -> None:
@@ -623,34 +630,15 @@ def pin_inputs(
             entry = SourceEntry(hub=item.hub)
             sft.append({"hub": item.hub, "revision": hub_revision(entry, "", key), "license": item.license})
             continue
-        path = Path(item.path).expanduser()
-        if not path.exists():
-            if HUB_ID_PATTERN.match(item.path):
-                raise StageError(
-                    f"{key}: {item.path!r} is no local path; for a Hub dataset write hub: {item.path}"
-                )
-            raise StageError(f"{key}: path {item.path!r} does not exist")
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        sft.append({"path": item.path, "sha256": hash_files(files), "license": item.license})
-    texts = {}
-    for lang, text in sorted(bpc_texts.items()):
-        path = Path(text).expanduser()
-        if not path.exists():
-            raise StageError(f"eval.bpc_texts.{lang}: path {text!r} does not exist")
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        texts[lang] = {"path": text, "sha256": hash_files(files)}
-    base = {}
-    if demo_tokenizer:
-        path = Path(demo_tokenizer).expanduser()
-        if not path.is_file():
-            raise StageError(f"base.demo_tokenizer: path {demo_tokenizer!r} does not exist")
-        base = {"path": demo_tokenizer, "sha256": hash_files([path])}
+        if not Path(item.path).expanduser().exists() and HUB_ID_PATTERN.match(item.path):
+            raise StageError(
+                f"{key}: {item.path!r} is no local path; for a Hub dataset write hub: {item.path}"
+            )
+        sft.append({**_pin_path(item.path, key), "license": item.license})
+    texts = {lang: _pin_path(text, f"eval.bpc_texts.{lang}") for lang, text in sorted(bpc_texts.items())}
+    base = _pin_path(demo_tokenizer, "base.demo_tokenizer", file_only=True) if demo_tokenizer else {}
+    pinned_prompts = _pin_path(prompts, "sft.prompts", file_only=True) if prompts else {}
     (output / "base.json").write_text(json.dumps({"demo_tokenizer": base}, indent=1) + "\n")
-    pinned_prompts = {}
-    if prompts:
-        if not Path(prompts).expanduser().is_file():
-            raise StageError(f"sft.prompts: path {prompts!r} does not exist")
-        pinned_prompts = {"path": prompts, "sha256": hash_files([Path(prompts).expanduser()])}
     (output / "sft.json").write_text(json.dumps({"inputs": sft, "prompts": pinned_prompts}, indent=1) + "\n")
     (output / "eval.json").write_text(json.dumps({"bpc_texts": texts}, indent=1) + "\n")
 
