@@ -506,9 +506,8 @@ def _apply_state(report: SourceReport, state: dict) -> None:
     report.language_ok = language_ok(report.language, report.hangul_share)
 
 
-def sample_in_place(entry: SourceEntry, report: SourceReport) -> None:
+def sample_in_place(entry: SourceEntry, report: SourceReport, files: list[Path]) -> None:
     """Files, bytes and the language check (on the first characters) of an in-place source."""
-    files = local_files(entry)
     report.files = len(files)
     report.bytes = sum(f.stat().st_size for f in files)
     sample, size = [], 0
@@ -550,14 +549,15 @@ def gather_sources(
             report = SourceReport(entry.label, "corpus", entry.kind, "in_place" if in_place else "copied",
                                   entry.language, pin, license=entry.license)  # fmt: skip
             if in_place:
-                sample_in_place(entry, report)
+                in_place_files = local_files(entry)  # one walk for the report and the manifest
+                sample_in_place(entry, report, in_place_files)
                 root = _source_root(entry)
                 # Paths as the params give them (relative stays relative), so the manifest is the
                 # same on every machine with the same layout.
                 absolute = Path(os.path.expanduser(entry.path)).is_absolute()
                 files = [{"path": str(f) if absolute else os.path.relpath(f),
                           "name": f"{entry.label}/{os.path.relpath(f, root)}"}
-                         for f in local_files(entry)]  # fmt: skip
+                         for f in in_place_files]  # fmt: skip
                 manifest.append({"name": entry.label, "text_field": entry.text_field,
                                  "text_unit": entry.text_unit, "pin": pin, "files": files})  # fmt: skip
                 shutil.rmtree(output / entry.label, ignore_errors=True)
