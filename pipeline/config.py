@@ -159,6 +159,22 @@ class PretrainConfig:
     # Checkpoint and log intervals in steps; a killed run resumes from the last checkpoint.
     save_steps: int = 10
     logging_steps: int = 5
+    # Checkpoints kept per stage (older ones are deleted; 0 keeps all). They live under
+    # $KO_CACHE_DIR/checkpoints, outside the DVC output: a 7B ZeRO-3 checkpoint is ~100 GB.
+    save_total_limit: int = 2
+    # Attention kernel: sdpa (PyTorch's, flash backend on GPUs), flash_attention_2 (needs the
+    # flash-attn package and a CUDA GPU), eager (the reference implementation, slowest).
+    attention: Literal["sdpa", "flash_attention_2", "eager"] = "sdpa"
+    # Where the Trainer's logs go besides the console and loss.csv: none, tensorboard (events
+    # under $KO_CACHE_DIR/checkpoints/<output>/<stage>/runs) or dvclive (live `dvc plots`).
+    report_to: Literal["none", "tensorboard", "dvclive"] = "none"
+    # Peak dense bf16 TFLOP/s per device for MFU; 0 looks it up by device name (989 for H100
+    # SXM and H200). MFU is left out where neither is known (CPU).
+    peak_tflops: float = 0.0
+    # Attention between the documents packed into one block: cross (a block is one sequence,
+    # the usual continued-pretraining setup) or within (position ids restart at each document's
+    # <s> and attention stays inside it: block-diagonal mask with sdpa/eager, varlen with FA2).
+    document_attention: Literal["cross", "within"] = "cross"
     # Processes for tokenization.
     num_proc: int = 1
     seed: int = 0
@@ -175,6 +191,14 @@ class PretrainConfig:
             "pad_to_multiple_of",
         ):
             require(getattr(self, name) > 0, f"{s}.{name} = {getattr(self, name)}: must be positive")
+        require(
+            self.save_total_limit >= 0,
+            f"{s}.save_total_limit = {self.save_total_limit}: 0 (keep all) or more",
+        )
+        require(
+            self.peak_tflops >= 0,
+            f"{s}.peak_tflops = {self.peak_tflops}: 0 (by device name) or a TFLOP/s figure",
+        )
         require(self.stage1_steps >= 0 and self.stage2_steps >= 0, f"{s}: stage steps must be >= 0")
         require(self.stage1_steps + self.stage2_steps > 0, f"{s}.stage1_steps and stage2_steps are both 0")
         require(
@@ -285,6 +309,18 @@ class SFTConfig:
     # Checkpoint and log intervals in steps; a killed run resumes from the last checkpoint.
     save_steps: int = 50
     logging_steps: int = 10
+    # Checkpoints kept per stage (older ones are deleted; 0 keeps all). They live under
+    # $KO_CACHE_DIR/checkpoints, outside the DVC output: a 7B ZeRO-3 checkpoint is ~100 GB.
+    save_total_limit: int = 2
+    # Attention kernel: sdpa (PyTorch's, flash backend on GPUs), flash_attention_2 (needs the
+    # flash-attn package and a CUDA GPU), eager (the reference implementation, slowest).
+    attention: Literal["sdpa", "flash_attention_2", "eager"] = "sdpa"
+    # Where the Trainer's logs go besides the console and loss.csv: none, tensorboard (events
+    # under $KO_CACHE_DIR/checkpoints/<output>/<stage>/runs) or dvclive (live `dvc plots`).
+    report_to: Literal["none", "tensorboard", "dvclive"] = "none"
+    # Peak dense bf16 TFLOP/s per device for MFU; 0 looks it up by device name (989 for H100
+    # SXM and H200). MFU is left out where neither is known (CPU).
+    peak_tflops: float = 0.0
     # Held-out instructions answered by the merged model after training (0: none), and how.
     # temperature 0 is greedy decoding.
     sample_count: int = 8
@@ -307,6 +343,14 @@ class SFTConfig:
             "sample_max_new_tokens",
         ):
             require(getattr(self, name) > 0, f"{s}.{name} = {getattr(self, name)}: must be positive")
+        require(
+            self.save_total_limit >= 0,
+            f"{s}.save_total_limit = {self.save_total_limit}: 0 (keep all) or more",
+        )
+        require(
+            self.peak_tflops >= 0,
+            f"{s}.peak_tflops = {self.peak_tflops}: 0 (by device name) or a TFLOP/s figure",
+        )
         require(self.max_length >= 16, f"{s}.max_length = {self.max_length}: at least 16 tokens")
         require(all(w >= 0 for w in self.weights), f"{s}.weights = {list(self.weights)}: must be >= 0")
         require(

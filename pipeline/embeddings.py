@@ -67,21 +67,22 @@ def init_new_embeddings(
     base_size, new_size = len(base_proto.pieces), len(extended_proto.pieces)
     if [p.piece for p in extended_proto.pieces[:base_size]] != [p.piece for p in base_proto.pieces]:
         raise ValueError("the extended tokenizer does not start with the base tokenizer's pieces in order")
-    old_rows = model.get_input_embeddings().weight.shape[0]
+    old_rows = full_rows(model.get_input_embeddings().weight)
     if old_rows < base_size:
         raise ValueError(f"the model has {old_rows} embedding rows but the base tokenizer {base_size} pieces")
 
     # HF's mean_resizing draws new rows around the old mean; kept for "hf_mean" and for padding rows.
+    # Under ZeRO-3 transformers gathers the partitioned matrices for this itself.
     model.resize_token_embeddings(new_size, pad_to_multiple_of=pad_to_multiple_of, mean_resizing=True)
     inputs = model.get_input_embeddings().weight
     output_layer = model.get_output_embeddings()
-    tied = output_layer is None or output_layer.weight.data_ptr() == inputs.data_ptr()
+    tied = output_layer is None or output_layer.weight is inputs
     outputs = None if tied else output_layer.weight
 
     new_pieces = [p.piece for p in extended_proto.pieces[base_size:]]
     sources = base_piece_ids(base_sp_model, new_pieces)
     initialised = empty = 0
-    with torch.no_grad():
+    with gathered([inputs] + ([outputs] if outputs is not None else [])), torch.no_grad():
         for offset, ids in enumerate(sources):
             row = base_size + offset
             if row < old_rows:  # the model already had a row for it (padded base): leave it
@@ -90,19 +91,38 @@ def init_new_embeddings(
                 empty += 1
                 continue
             index = torch.tensor(ids, device=inputs.device)
-            inputs[row] = inputs[index].mean(dim=0)
+            # The mean in fp32 (a bf16 model would otherwise sum in bf16), written in the model's dtype.
+            inputs[row] = inputs[index].float().mean(dim=0).to(inputs.dtype)
             if outputs is not None:
                 if output_init == "mean":
-                    outputs[row] = outputs[index].mean(dim=0)
+                    outputs[row] = outputs[index].float().mean(dim=0).to(outputs.dtype)
                 elif output_init == "first":
                     outputs[row] = outputs[ids[0]]
             initialised += 1
-    model.config.vocab_size = inputs.shape[0]
+        rows = inputs.shape[0]
+    model.config.vocab_size = rows
     return ResizeReport(
         base_rows=old_rows,
         tokenizer_size=new_size,
-        rows=inputs.shape[0],
+        rows=rows,
         initialised=initialised,
         without_base_pieces=empty,
         tied=tied,
     )
+
+
+def full_rows(weight) -> int:
+    """Rows of an embedding matrix, also when ZeRO-3 has partitioned it (its local shape is then empty)."""
+    return int(weight.ds_shape[0]) if hasattr(weight, "ds_shape") else int(weight.shape[0])
+
+
+def gathered(params):
+    """Under ZeRO-3, the whole of partitioned `params` on every rank for the block; rank 0's writes
+    are kept and re-partitioned on exit (every rank computes the same rows). A no-op otherwise."""
+    import contextlib
+
+    if not any(hasattr(p, "ds_id") for p in params):
+        return contextlib.nullcontext()
+    import deepspeed
+
+    return deepspeed.zero.GatheredParameters(params, modifier_rank=0)

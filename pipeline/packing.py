@@ -2,10 +2,16 @@
 
 Documents stream from disk into memory-mapped Arrow tables (Hugging Face `datasets`), are
 tokenized in parallel as `<s> text </s>`, and are concatenated and cut into `block_size` blocks,
-so a block can span documents, separated by EOS. Documents are held out for validation by a hash
-of their id, the same way as in the vocab stage. The result is cached on disk under a key made of
-the input bytes, the tokenizer files and the settings: a changed corpus or tokenizer is never
-served from a stale cache.
+so a block can span documents, separated by EOS (pretrain.document_attention decides whether
+attention crosses them: BlockCollator). Documents are held out for validation by a hash of their
+id, the same way as in the vocab stage. Token ids are stored in the smallest integer type that
+holds the vocabulary (uint16 up to 65,536 pieces).
+
+The result is cached on disk under a key made of the input bytes, the tokenizer files and the
+settings: a changed corpus or tokenizer is never served from a stale cache. One process packs
+(a file lock per cache key; the other ranks of the node wait, then memory-map what it wrote). A
+cache hit reads no corpus: the files' names, sizes and modification times index the content key,
+which is only computed, from every byte, on a miss.
 """
 
 from __future__ import annotations
@@ -41,7 +47,6 @@ class PackReport:
 def cache_key(inputs: Sequence[Path], tokenizer_dir: Path, settings: dict) -> str:
     """A digest of the input files' bytes, the tokenizer files and the packing settings."""
     from data_prep.corpus import corpus_files
-    from tokenizer.hf_export import HF_FILES
 
     digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     for path in corpus_files(inputs):  # exactly the files whose documents are read
@@ -49,11 +54,32 @@ def cache_key(inputs: Sequence[Path], tokenizer_dir: Path, settings: dict) -> st
         with open(path, "rb") as f:
             for chunk in iter(lambda: f.read(1 << 20), b""):
                 digest.update(chunk)
-    for name in HF_FILES:
-        path = tokenizer_dir / name
-        if path.is_file():
-            digest.update(path.read_bytes())
+    digest.update(_tokenizer_bytes(tokenizer_dir))
     return digest.hexdigest()[:24]
+
+
+def stat_key(inputs: Sequence[Path], tokenizer_dir: Path, settings: dict) -> str:
+    """A digest of the input files' paths, sizes and modification times (no content read), the
+    tokenizer files and the settings: what finds the content key of an unchanged corpus."""
+    from data_prep.corpus import corpus_files
+
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
+    for path in corpus_files(inputs):
+        stat = path.stat()
+        digest.update(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}".encode())
+    digest.update(_tokenizer_bytes(tokenizer_dir))
+    return digest.hexdigest()[:24]
+
+
+def _tokenizer_bytes(tokenizer_dir: Path) -> bytes:
+    from tokenizer.hf_export import HF_FILES
+
+    return b"".join((tokenizer_dir / n).read_bytes() for n in HF_FILES if (tokenizer_dir / n).is_file())
+
+
+def token_dtype(vocabulary: int) -> str:
+    """The smallest Arrow integer type that holds every token id."""
+    return "uint16" if vocabulary <= 1 << 16 else "int32"
 
 
 def _documents(
@@ -96,8 +122,7 @@ def pack_corpus(
     """Return ({"train": Dataset, "validation": Dataset} of `input_ids` blocks, PackReport), cached."""
     require_module("datasets", extra="model")
     require_module("transformers", extra="model")
-    from datasets import Dataset, Features, Sequence, Value, load_from_disk
-    from transformers import AutoTokenizer
+    from pipeline.training import file_lock
 
     tokenizer_dir, cache_dir = Path(tokenizer_dir), Path(cache_dir)
     inputs = [Path(p) for p in inputs]
@@ -106,18 +131,44 @@ def pack_corpus(
         "validation_fraction": validation_fraction,
         "text_field": text_field,
         "pack_batch": PACK_BATCH,
-        "version": 4,  # 4: a tiny corpus with nothing held out by hash holds out its last document
+        "version": 5,  # 5: ids in the smallest integer type (4: a tiny corpus holds out its last document)
     }
-    key = cache_key(inputs, tokenizer_dir, settings)
-    target = cache_dir / key
-    if (target / "report.json").is_file():
-        report = PackReport(**json.loads((target / "report.json").read_text()))
-        return {split: load_from_disk(str(target / split)) for split in ("train", "validation")}, report
+    fast = stat_key(inputs, tokenizer_dir, settings)
+    index = cache_dir / "index" / f"{fast}.json"
+    with file_lock(cache_dir / "index" / f".{fast}.lock"):  # one process packs; the others wait here
+        if index.is_file():
+            key = json.loads(index.read_text())["key"]
+            if (cache_dir / key / "report.json").is_file():
+                return load_packed(cache_dir / key)
+        key = cache_key(inputs, tokenizer_dir, settings)
+        if not (cache_dir / key / "report.json").is_file():
+            _pack(inputs, tokenizer_dir, cache_dir, key, settings, num_proc)
+        index.write_text(json.dumps({"key": key}))
+    return load_packed(cache_dir / key)
 
+
+def load_packed(target: Path):
+    """The cached splits (memory-mapped Arrow) and their report."""
+    from datasets import load_from_disk
+
+    report = PackReport(**json.loads((target / "report.json").read_text()))
+    return {split: load_from_disk(str(target / split)) for split in ("train", "validation")}, report
+
+
+def _pack(inputs: list[Path], tokenizer_dir: Path, cache_dir: Path, key: str, settings: dict, num_proc: int):
+    """Tokenize and pack both splits into cache_dir/key; report.json, written last, marks it complete."""
+    from datasets import Dataset, Features, Sequence, Value
+    from transformers import AutoTokenizer
+
+    block_size, validation_fraction = settings["block_size"], settings["validation_fraction"]
+    text_field = settings["text_field"]
+    target = cache_dir / key
     tok = AutoTokenizer.from_pretrained(tokenizer_dir)
     if tok.eos_token_id is None:
         raise ValueError(f"{tokenizer_dir}: the tokenizer has no EOS token to separate documents")
     eos = tok.eos_token_id
+    ids_type = token_dtype(len(tok))
+    block_features = Features({"input_ids": Sequence(Value(ids_type)), "dropped": Value("int64")})
     tok.model_max_length = 1 << 62  # whole documents are tokenized before packing: no length warning
 
     def tokenize(batch):
@@ -132,7 +183,7 @@ def pack_corpus(
         dropped = [len(stream) - usable] + [0] * (len(blocks) - 1) if blocks else []
         return {"input_ids": blocks, "dropped": dropped}
 
-    splits, sizes = {}, {}
+    sizes = {}
     work = cache_dir / f"{key}.tmp"
     paths = [str(p) for p in inputs]
     moved = fallback_heldout(paths, text_field, validation_fraction)
@@ -156,11 +207,10 @@ def pack_corpus(
             )
         if len(docs) == 0:  # nothing to train on: an empty split, for the caller to judge
             empty = Dataset.from_dict(
-                {"input_ids": []}, features=Features({"input_ids": Sequence(Value("int64"))})
+                {"input_ids": []}, features=Features({"input_ids": Sequence(Value(ids_type))})
             )
             sizes[split] = (0, 0, 0, 0)
             empty.save_to_disk(str(target / split))
-            splits[split] = load_from_disk(str(target / split))
             continue
         tokenized = docs.map(
             tokenize,
@@ -169,16 +219,9 @@ def pack_corpus(
             remove_columns=docs.column_names,
             desc=f"tokenizing {split}",
         )
-        packed = tokenized.map(
-            pack,
-            batched=True,
-            batch_size=PACK_BATCH,
-            remove_columns=["ids", "chars"],
-            desc=f"packing {split}",
-        )
+        packed = pack_in_parallel(tokenized, pack, block_features, num_proc, work / f"pack-{split}")
         sizes[split] = (len(docs), sum(tokenized["chars"]), len(packed) * block_size, sum(packed["dropped"]))
         packed.remove_columns(["dropped"]).save_to_disk(str(target / split))
-        splits[split] = load_from_disk(str(target / split))
 
     report = PackReport(
         train_documents=sizes["train"][0],
@@ -194,7 +237,38 @@ def pack_corpus(
     )
     (target / "report.json").write_text(json.dumps(asdict(report), indent=2))
     shutil.rmtree(work, ignore_errors=True)
-    return splits, report
+
+
+def pack_in_parallel(tokenized, pack, features, num_proc: int, work: Path):
+    """tokenized.map(pack) in batches of PACK_BATCH, on up to num_proc processes, giving the same
+    blocks as one process: the shards are cut at multiples of PACK_BATCH (datasets' own num_proc
+    cuts anywhere, which would move each batch's dropped tail)."""
+    from datasets import concatenate_datasets
+
+    n = len(tokenized)
+    per_shard = -(-n // max(num_proc, 1) // PACK_BATCH) * PACK_BATCH or PACK_BATCH
+    bounds = [(a, min(a + per_shard, n)) for a in range(0, n, per_shard)]
+    work.mkdir(parents=True, exist_ok=True)
+
+    def run(index: int):
+        a, b = bounds[index]
+        return tokenized.select(range(a, b)).map(
+            pack,
+            batched=True,
+            batch_size=PACK_BATCH,
+            remove_columns=["ids", "chars"],
+            features=features,
+            cache_file_name=str(work / f"{index:05d}.arrow"),
+            desc=f"packing {index + 1}/{len(bounds)}",
+        )
+
+    if len(bounds) == 1:
+        return run(0)
+    from multiprocess import Pool  # datasets' own dependency: pickles the closures with dill
+
+    with Pool(min(num_proc, len(bounds))) as pool:
+        pool.map(run, range(len(bounds)))  # each writes its shard's cache file
+    return concatenate_datasets([run(i) for i in range(len(bounds))])  # read back from those files
 
 
 @dataclass(frozen=True)
@@ -232,3 +306,31 @@ def mix_replay(korean, replay, fraction: float, seed: int):
     mixed = concatenate_datasets([korean, chosen]).shuffle(seed=seed)
     share = used / max(n_ko + used, 1)
     return mixed, ReplayMix(n_ko, used, len(replay), fraction, round(share, 4))
+
+
+class BlockCollator:
+    """Batches packed blocks for causal-LM training: labels are the inputs (the model shifts them).
+
+    Under `within` (pretrain.document_attention), position ids restart at every document's <s>;
+    with no attention mask, transformers turns that into a block-diagonal causal mask (sdpa,
+    eager) or varlen attention (flash_attention_2), so no token attends to another document.
+    The <s> itself is still predicted, from the end of the document before it, which keeps the
+    count of predicted tokens (and so bits per character) the same as under `cross`.
+    """
+
+    def __init__(self, bos_id: int | None, within: bool):
+        if within and bos_id is None:
+            raise ValueError("document_attention=within needs a tokenizer with a BOS token to find documents")
+        self.bos_id, self.within = bos_id, within
+
+    def __call__(self, rows: list[dict]) -> dict:
+        import torch
+
+        ids = torch.tensor([list(r["input_ids"]) for r in rows], dtype=torch.long)
+        batch = {"input_ids": ids, "labels": ids.clone()}
+        if self.within:
+            index = torch.arange(ids.shape[1]).expand_as(ids)
+            starts = (ids == self.bos_id) | (index == 0)
+            last_start = torch.where(starts, index, torch.zeros_like(index)).cummax(dim=1).values
+            batch["position_ids"] = index - last_start
+        return batch

@@ -3,37 +3,46 @@
 The model is resized to the extended tokenizer with EEVE's initialisation (pipeline/embeddings.py).
 The corpus is packed into blocks (pipeline/packing.py). Training runs through the Hugging Face
 Trainer with DeepSpeed ZeRO (configs/deepspeed/*.json), in two stages: stage 1 trains only the
-embeddings and lm_head, stage 2 trains everything. Each stage checkpoints under OUTPUT/stageN. A
-killed run, re-run with the same command, resumes from the last checkpoint. Outside a launcher
-(deepspeed, torchrun) it runs as a single process, on CPU with gloo when there is no GPU.
+embeddings and lm_head, stage 2 trains everything. The runtime (loading, evaluation on the training
+devices, checkpoints, throughput and MFU) is pipeline/training.py, shared with ko-sft. Each stage
+checkpoints under $KO_CACHE_DIR/checkpoints (default .cache), outside OUTPUT; a killed run, re-run
+with the same command, resumes from the last checkpoint. OUTPUT holds the model, loss.csv (which
+grows while training) and the metrics. Outside a launcher (deepspeed, torchrun) it runs as one
+process, on CPU with gloo when there is no GPU.
 """
 
 from __future__ import annotations
 
 import csv
 import gc
-import hashlib
 import json
 import logging
 import math
-import os
 import shutil
-import socket
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from pipeline.cli import StageError
 from pipeline.config import PretrainConfig
 from pipeline.deps import require_module
+from pipeline.training import (
+    cache_root,
+    check_attention,
+    check_model_dir,
+    check_paths,
+    is_main_process,
+    open_run,
+    read_throughput,
+    run_fingerprint,
+    throughput_file,
+    world_size,
+    write_throughput,
+)
 from tokenizer.hf_export import HF_FILES
 
 log = logging.getLogger("ko.pretrain")
 STAGES = ("stage1", "stage2")
-# Measured tokens and seconds of training, kept out of OUTPUT: DVC hashes every byte of OUTPUT into
-# dvc.lock, and a timing there would change that hash on every run and machine. Machine-local, like
-# the packed-block cache beside it.
-THROUGHPUT_DIR = Path(".cache/throughput")
 
 
 @dataclass(frozen=True)
@@ -51,93 +60,354 @@ class PretrainReport:
     bits_per_char_by_stage: dict
     replay: dict  # how English replay was mixed into training (blocks, share reached)
     english_validation_characters: int
-    train_tokens_per_s: float
+    train_tokens_per_s: float  # all devices together
+    train_tokens_per_s_per_device: float
+    mfu: float | None  # model FLOPs utilisation of the last stage trained; None where no peak is known
+    peak: str  # the peak FLOP/s MFU is taken against, and where it came from
+    model_flops_per_token: float
+    world_size: int
     embedding_rows: int
     validation_characters: int
     seconds: float
 
 
-def is_main_process() -> bool:
-    """Rank 0, or the only process: the one that writes shared outputs."""
-    return int(os.environ.get("RANK", "0")) == 0
+@dataclass
+class PackedData:
+    """What training reads: mixed train blocks, held-out sets by language, and their pack reports."""
+
+    train: object
+    eval_sets: dict  # {"ko": Dataset, "en": Dataset}
+    pack: object
+    en_pack: object | None
+    mix: object
+    key: str
+    bos_id: int | None
 
 
-def setup_distributed() -> None:
-    """Single-process defaults for torch.distributed (DeepSpeed needs them), CPU accelerator without CUDA."""
-    import torch
+@dataclass
+class RunState:
+    """Losses, history and timings gathered stage by stage (from a finished stage's record or training)."""
 
-    if not torch.cuda.is_available():
-        os.environ.setdefault("DS_ACCELERATOR", "cpu")
-    if "RANK" not in os.environ:  # not under torchrun/deepspeed: one process
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        os.environ.update(
-            RANK="0", WORLD_SIZE="1", LOCAL_RANK="0", MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port)
+    losses: dict = field(default_factory=lambda: {"ko": {}, "en": {}})  # language -> point -> loss
+    history: list = field(default_factory=list)
+    tokens: float = 0.0
+    seconds: float = 0.0
+    last_throughput: dict = field(default_factory=dict)
+
+
+def continue_pretraining(
+    config: PretrainConfig,
+    model_dir: Path,
+    tokenizer_dir: Path,
+    inputs: list[str],
+    output: Path,
+    cache_dir: Path | None = None,
+    replay_inputs: list[str] | None = None,
+    throughput_dir: Path | None = None,
+) -> PretrainReport:
+    """Run both stages (resuming where a previous run stopped) and save the model to OUTPUT/model.
+
+    `replay_inputs` (the corpus stage's data/replay) are packed apart: their train blocks are
+    mixed in at `replay_fraction`, their held-out blocks give English bits per character.
+    OUTPUT holds no timing, so the same inputs give the same bytes on any machine; each stage's
+    tokens and seconds go to `throughput_dir` (see pipeline.training.throughput_file).
+    """
+    check_inputs(config, model_dir, tokenizer_dir, inputs, replay_inputs or [])
+    from pipeline.training import setup_distributed
+
+    setup_distributed()
+    start = time.perf_counter()
+    data = prepare_data(config, tokenizer_dir, inputs, replay_inputs, cache_dir or cache_root() / "packed")
+    output.mkdir(parents=True, exist_ok=True)
+    drop_legacy_checkpoints(output)
+    if is_main_process():
+        (output / "loss.csv").unlink(missing_ok=True)  # grows again from this run's log lines
+    fingerprint = run_fingerprint(config, model_dir, data.key)
+    checkpoints = open_run(output, fingerprint)
+    record = throughput_file(output, throughput_dir)
+    measured = read_throughput(record, fingerprint)
+    run = RunState()
+    start_from: Path | None = None  # None: the base model, resized to the new vocabulary
+    plan = [
+        ("stage1", config.stage1_steps, config.stage1_learning_rate),
+        ("stage2", config.stage2_steps, config.learning_rate),
+    ]
+    for stage, steps, lr in plan:
+        if steps == 0:
+            continue
+        stage_dir = checkpoints / stage
+        if not (stage_dir / "done.json").is_file():
+            train_stage(
+                config, stage, steps, lr, start_from, model_dir, tokenizer_dir, data, stage_dir, output
+            )
+            if is_main_process():  # this run's throughput, recorded beside the record of the stage
+                measured[stage] = json.loads((stage_dir / "throughput.json").read_text())
+                write_throughput(record, fingerprint, measured)
+        take_finished_stage(run, stage, stage_dir, measured)
+        start_from = stage_dir / "final"
+    if is_main_process():
+        assemble_outputs(output, start_from, tokenizer_dir, run.history)
+    return build_report(config, run, data, start_from, time.perf_counter() - start)
+
+
+def check_inputs(config: PretrainConfig, model_dir: Path, tokenizer_dir: Path, inputs, replay) -> None:
+    """Every path and the tokenizer's fit to the model, before any model or GPU memory is touched."""
+    require_module("torch", extra="model")
+    require_module("transformers", extra="model")
+    if config.deepspeed:
+        require_module("deepspeed", extra="deepspeed")
+    check_paths("pretrain", model=model_dir, tokenizer=tokenizer_dir, deepspeed=config.deepspeed)
+    for path in [*inputs, *replay]:
+        check_paths("pretrain", input=path)
+    check_model_dir(model_dir)
+    for sp in (model_dir / "tokenizer.model", tokenizer_dir / "tokenizer.model"):
+        if not sp.is_file():
+            raise StageError(f"{sp}: no SentencePiece model (the base stage and the vocab stage write one)")
+    check_extension(model_dir, tokenizer_dir)
+    check_attention(config.attention, "pretrain")
+
+
+def check_extension(model_dir: Path, tokenizer_dir: Path) -> None:
+    """The tokenizer must extend the base's: every base piece at its id, and no fewer pieces than the
+    model has rows."""
+    from tokenizer.spm import read_model
+
+    base = [p.piece for p in read_model(model_dir / "tokenizer.model").pieces]
+    extended = [p.piece for p in read_model(tokenizer_dir / "tokenizer.model").pieces]
+    moved = next((i for i, (a, b) in enumerate(zip(base, extended, strict=False)) if a != b), None)
+    if moved is not None or len(extended) < len(base):
+        where = (
+            f"id {moved} is {extended[moved]!r}, the base has {base[moved]!r}"
+            if moved is not None
+            else (f"{len(extended)} pieces, the base has {len(base)}")
+        )
+        raise StageError(
+            f"--tokenizer {tokenizer_dir} is not an extension of {model_dir}'s tokenizer ({where}): "
+            "build it with the vocab stage from this base"
+        )
+    rows = json.loads((model_dir / "config.json").read_text()).get("vocab_size", 0)
+    if len(extended) < rows:
+        raise StageError(
+            f"--tokenizer {tokenizer_dir} has {len(extended)} pieces, fewer than the model's {rows} "
+            "embedding rows: use the tokenizer the vocab stage built for this model"
         )
 
 
-def use_bf16(setting: str) -> bool:
-    """A `bf16` params value (auto, always, never) on this machine: auto is bf16 on GPUs that support it."""
-    import torch
+def prepare_data(
+    config: PretrainConfig, tokenizer_dir: Path, inputs, replay_inputs, cache_dir: Path
+) -> PackedData:
+    """Pack the corpus (and replay text) once per node, and mix the replay blocks in."""
+    from transformers import AutoTokenizer
 
-    cuda = torch.cuda.is_available()
-    return setting == "always" or (setting == "auto" and cuda and torch.cuda.is_bf16_supported())
+    from pipeline.packing import mix_replay, pack_corpus
+
+    settings = dict(
+        block_size=config.block_size, validation_fraction=config.validation_fraction, num_proc=config.num_proc
+    )
+    splits, pack = pack_corpus(inputs, tokenizer_dir, cache_dir, **settings)
+    if len(splits["train"]) == 0 or len(splits["validation"]) == 0:
+        raise StageError(
+            f"the corpus packs into {len(splits['train'])} train and {len(splits['validation'])} "
+            f"validation blocks of {config.block_size} tokens: too little text"
+        )
+    en_splits, en_pack = None, None
+    if replay_inputs:
+        en_splits, en_pack = pack_corpus(replay_inputs, tokenizer_dir, cache_dir, **settings)
+        if len(en_splits["validation"]) == 0:
+            raise StageError(
+                f"the replay text packs into no validation block of {config.block_size} tokens: "
+                "too little held-out English to measure forgetting on (raise pretrain.validation_fraction "
+                "or add replay text)"
+            )
+    mixed, mix = mix_replay(
+        splits["train"], en_splits["train"] if en_splits else None, config.replay_fraction, config.seed
+    )
+    eval_sets = {"ko": splits["validation"]}
+    if en_splits:
+        eval_sets["en"] = en_splits["validation"]
+    key = pack.cache_key + (f"+{en_pack.cache_key}" if en_pack else "")
+    bos = AutoTokenizer.from_pretrained(tokenizer_dir).bos_token_id
+    return PackedData(mixed, eval_sets, pack, en_pack, mix, key, bos)
 
 
-def training_arguments(config: PretrainConfig, output: Path, steps: int, learning_rate: float):
-    """TrainingArguments for one stage; precision and device follow the hardware."""
-    import torch
-    from transformers import TrainingArguments
-
-    cuda = torch.cuda.is_available()
-    return TrainingArguments(
-        output_dir=str(output),
-        max_steps=steps,
-        per_device_train_batch_size=config.per_device_batch_size,
-        per_device_eval_batch_size=config.per_device_batch_size,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        gradient_checkpointing=config.gradient_checkpointing,
-        learning_rate=learning_rate,
-        weight_decay=config.weight_decay,
-        lr_scheduler_type="cosine",
-        warmup_steps=config.warmup,  # a float in [0, 1) is a share of max_steps in transformers 5
-        bf16=use_bf16(config.bf16),
-        use_cpu=not cuda,
-        ddp_backend=None if cuda else "gloo",  # DeepSpeed's CPU accelerator would ask for oneCCL
-        deepspeed=config.deepspeed or None,
-        save_strategy="steps",
-        save_steps=config.save_steps,
-        logging_steps=config.logging_steps,
-        eval_strategy="no",
-        report_to=[],
-        seed=config.seed,
-        data_seed=config.seed,
-        dataloader_num_workers=0,
-        disable_tqdm=False,
+def train_stage(
+    config, stage, steps, lr, start_from, model_dir, tokenizer_dir, data, stage_dir, output
+) -> None:
+    """Train one stage to its done.json (every rank): load, resize if starting from the base, train
+    (resuming), evaluate on the training devices, save the weights to stage_dir/final."""
+    from pipeline.flops import Throughput, device_name, model_flops_per_token, peak_flops
+    from pipeline.packing import BlockCollator
+    from pipeline.training import (
+        EvalRecorder,
+        LiveLossLog,
+        eval_losses,
+        last_complete_checkpoint,
+        load_model,
+        runtime_trainer_class,
+        training_arguments,
     )
 
+    initial_file = stage_dir / "initial.json"
+    last = last_complete_checkpoint(stage_dir)
+    measure_initial = stage == first_stage(config) and not initial_file.is_file()
+    if last and measure_initial:
+        log.warning("%s: no initial loss was recorded before %s; measuring it there", stage, last)
+    args = training_arguments(
+        config, stage_dir, max_steps=steps, learning_rate=lr, eval_on_start=measure_initial
+    )
+    model = load_model(start_from or model_dir, config)  # after args: ZeRO-3 loads partitioned
+    if start_from is None:
+        resize_to_tokenizer(config, model, model_dir, tokenizer_dir)
+    model.config.use_cache = (
+        False  # a cache would switch off the per-document mask (and is unused in training)
+    )
+    trainable = ("embed_tokens", "lm_head") if stage == "stage1" else None
+    for name, param in model.named_parameters():
+        param.requires_grad = trainable is None or any(t in name for t in trainable)
+    flops = model_flops_per_token(model.config, config.block_size)
+    peak, _ = peak_flops(device_name(), config.peak_tflops)
+    throughput = Throughput(flops, peak)
+    recorder = EvalRecorder()
+    offset = config.stage1_steps if stage == "stage2" else 0
+    trainer = runtime_trainer_class()(
+        model=model,
+        args=args,
+        train_dataset=data.train,
+        eval_dataset=data.eval_sets,
+        data_collator=BlockCollator(data.bos_id, config.document_attention == "within"),
+        callbacks=[recorder, LiveLossLog(output / "loss.csv", stage, offset)],
+        throughput=throughput,
+    )
+    resumed_at = int(last.rsplit("-", 1)[1]) if last else 0
+    started = time.perf_counter()
+    trainer.train(resume_from_checkpoint=last)
+    seconds = time.perf_counter() - started
+    main = trainer.is_world_process_zero()
+    if measure_initial and main:
+        initial_file.write_text(json.dumps(eval_losses(recorder.metrics, data.eval_sets)))
+    final = eval_losses(trainer.evaluate(), data.eval_sets)
+    trainer.save_model(str(stage_dir / "final"))
+    history = [
+        {"stage": stage, "step": h["step"], "loss": h["loss"]}
+        for h in trainer.state.log_history
+        if "loss" in h
+    ]
+    tokens = (
+        (steps - resumed_at)
+        * config.per_device_batch_size
+        * config.gradient_accumulation_steps
+        * world_size()
+        * config.block_size
+    )
+    summary = throughput.summary()
+    if main:
+        (stage_dir / "throughput.json").write_text(
+            json.dumps({"tokens": tokens, "seconds": seconds, **summary})
+        )
+        (stage_dir / "done.json").write_text(json.dumps({"eval": final, "history": history}))
+    log.info("%s: eval loss %s; %s", stage, final, summary)
+    del trainer, model
+    gc.collect()
+    from transformers.integrations.deepspeed import unset_hf_deepspeed_config
 
-def evaluate_loss(model, dataset, batch_size: int) -> float:
-    """Mean next-token loss (nats) over every predicted token of `dataset`, without DeepSpeed.
+    unset_hf_deepspeed_config()  # the next stage's TrainingArguments set their own
 
-    Token-weighted, on the saved weights, so it means the same under ZeRO-2, ZeRO-3 or none.
-    """
+
+def first_stage(config: PretrainConfig) -> str:
+    return "stage1" if config.stage1_steps else "stage2"
+
+
+def resize_to_tokenizer(config: PretrainConfig, model, model_dir: Path, tokenizer_dir: Path) -> None:
+    """EEVE's subword-mean rows for the new pieces (under ZeRO-3 on the gathered matrices)."""
     import torch
 
-    model.eval()
-    total, count = 0.0, 0
-    with torch.no_grad():
-        for start in range(0, len(dataset), batch_size):
-            ids = torch.tensor(dataset[start : start + batch_size]["input_ids"], device=model.device)
-            logits = model(input_ids=ids).logits[:, :-1].float()
-            loss = torch.nn.functional.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1), reduction="sum"
-            )
-            total += loss.item()
-            count += ids[:, 1:].numel()
-    model.train()
-    return total / count
+    from pipeline.embeddings import init_new_embeddings
+
+    torch.manual_seed(config.seed)  # HF's mean_resizing draw for padding rows
+    resize = init_new_embeddings(
+        model,
+        model_dir / "tokenizer.model",
+        tokenizer_dir / "tokenizer.model",
+        output_init=config.output_init,
+        pad_to_multiple_of=config.pad_to_multiple_of,
+    )
+    log.info("resized to %d rows (%d new tokens initialised)", resize.rows, resize.initialised)
+
+
+def take_finished_stage(run: RunState, stage: str, stage_dir: Path, measured: dict) -> None:
+    """A finished stage's losses, history and measured throughput into the run's state."""
+    state = json.loads((stage_dir / "done.json").read_text())
+    initial = stage_dir / "initial.json"
+    for language, loss in (json.loads(initial.read_text()) if initial.is_file() else {}).items():
+        run.losses[language]["initial"] = loss
+    for language, loss in state["eval"].items():
+        run.losses[language][stage] = loss
+    run.history += state["history"]
+    # Its own run's throughput, so a resumed run still reports what training measured
+    # (nothing when this machine has no record of it, e.g. OUTPUT came from `dvc pull`).
+    timing = measured.get(stage, {})
+    run.tokens += timing.get("tokens", 0)
+    run.seconds += timing.get("seconds", 0.0)
+    if timing:
+        run.last_throughput = timing
+
+
+def drop_legacy_checkpoints(output: Path) -> None:
+    """Checkpoints were kept inside OUTPUT before they moved to $KO_CACHE_DIR: remove them (DVC
+    would cache them)."""
+    if not is_main_process():
+        return
+    for name in STAGES:
+        shutil.rmtree(output / name, ignore_errors=True)
+    (output / "run_fingerprint.txt").unlink(missing_ok=True)
+
+
+def assemble_outputs(output: Path, final: Path, tokenizer_dir: Path, history: list[dict]) -> None:
+    """OUTPUT/model (the last stage's weights with the extended tokenizer) and loss.csv."""
+    final_dir = output / "model"
+    if final_dir.exists():
+        shutil.rmtree(final_dir)
+    shutil.copytree(final, final_dir)
+    for name in HF_FILES:
+        if (tokenizer_dir / name).is_file():
+            shutil.copyfile(tokenizer_dir / name, final_dir / name)
+    write_history(output / "loss.csv", history)
+
+
+def build_report(
+    config: PretrainConfig, run: RunState, data: PackedData, final: Path, seconds: float
+) -> PretrainReport:
+    from transformers import AutoConfig
+
+    from pipeline.flops import device_name, model_flops_per_token, peak_flops
+
+    model_config = AutoConfig.from_pretrained(final)
+    ko, en = run.losses["ko"], run.losses["en"]
+    final_loss = ko.get("stage2", ko.get("stage1"))
+    by_stage = {"ko": stage_bits(ko, data.pack, config.block_size)}
+    if data.en_pack is not None:
+        by_stage["en"] = stage_bits(en, data.en_pack, config.block_size)
+    _, peak_source = peak_flops(device_name(), config.peak_tflops)
+    return PretrainReport(
+        stage1_eval_loss=ko.get("stage1"),
+        stage2_eval_loss=ko.get("stage2"),
+        eval_loss=final_loss,
+        bits_per_char=round(bits_per_char(final_loss, data.pack, config.block_size), 4),
+        initial_eval_loss=ko["initial"],
+        initial_bits_per_char=round(bits_per_char(ko["initial"], data.pack, config.block_size), 4),
+        bits_per_char_by_stage=by_stage,
+        replay=asdict(data.mix),
+        english_validation_characters=data.en_pack.validation_characters if data.en_pack else 0,
+        train_tokens_per_s=round(run.tokens / run.seconds, 1) if run.seconds else 0.0,
+        train_tokens_per_s_per_device=run.last_throughput.get("tokens_per_s_per_device", 0.0),
+        mfu=run.last_throughput.get("mfu"),
+        peak=peak_source,
+        model_flops_per_token=model_flops_per_token(model_config, config.block_size),
+        world_size=world_size(),
+        embedding_rows=model_config.vocab_size,
+        validation_characters=data.pack.validation_characters,
+        seconds=round(seconds, 1),
+    )
 
 
 def bits_per_char(eval_loss: float, pack, block_size: int) -> float:
@@ -149,275 +419,12 @@ def bits_per_char(eval_loss: float, pack, block_size: int) -> float:
     return eval_loss * predicted / max(chars, 1) / math.log(2)
 
 
-def continue_pretraining(
-    config: PretrainConfig,
-    model_dir: Path,
-    tokenizer_dir: Path,
-    inputs: list[str],
-    output: Path,
-    cache_dir: Path = Path(".cache/packed"),
-    replay_inputs: list[str] | None = None,
-    throughput_dir: Path = THROUGHPUT_DIR,
-) -> PretrainReport:
-    """Run both stages (resuming where a previous run stopped) and save the model to OUTPUT/model.
-
-    `replay_inputs` (the corpus stage's data/replay) are packed apart: their train blocks are
-    mixed in at `replay_fraction`, their held-out blocks give English bits per character.
-    OUTPUT holds no timing, so the same inputs give the same bytes on any machine; each stage's
-    tokens and seconds go to `throughput_dir` (see throughput_file).
-    """
-    require_module("torch", extra="model")
-    require_module("transformers", extra="model")
-    if config.deepspeed:
-        require_module("deepspeed", extra="deepspeed")
-        if not Path(config.deepspeed).is_file():
-            raise StageError(f"pretrain.deepspeed = {config.deepspeed!r}: no such DeepSpeed config file")
-    setup_distributed()
-    import torch
-    from transformers import AutoModelForCausalLM, Trainer, default_data_collator
-    from transformers.integrations.deepspeed import unset_hf_deepspeed_config
-
-    from pipeline.embeddings import init_new_embeddings
-    from pipeline.packing import mix_replay, pack_corpus
-
-    start = time.perf_counter()
-    pack_settings = dict(
-        block_size=config.block_size, validation_fraction=config.validation_fraction, num_proc=config.num_proc
-    )
-    splits, pack = pack_corpus(inputs, tokenizer_dir, cache_dir, **pack_settings)
-    if len(splits["train"]) == 0 or len(splits["validation"]) == 0:
-        raise StageError(
-            f"the corpus packs into {len(splits['train'])} train and {len(splits['validation'])} "
-            f"validation blocks of {config.block_size} tokens: too little text"
-        )
-    en_splits, en_pack = None, None
-    if replay_inputs:
-        en_splits, en_pack = pack_corpus(replay_inputs, tokenizer_dir, cache_dir, **pack_settings)
-        if len(en_splits["validation"]) == 0:
-            raise StageError(
-                f"the replay text packs into no validation block of {config.block_size} tokens: "
-                "too little held-out English to measure forgetting on (raise pretrain.validation_fraction "
-                "or add replay text)"
-            )
-    mixed, mix = mix_replay(
-        splits["train"], en_splits["train"] if en_splits else None, config.replay_fraction, config.seed
-    )
-    train = mixed.map(lambda b: {"labels": b["input_ids"]}, batched=True)
-    validation = splits["validation"].map(lambda b: {"labels": b["input_ids"]}, batched=True)
-    en_validation = (
-        en_splits["validation"].map(lambda b: {"labels": b["input_ids"]}, batched=True) if en_splits else None
-    )
-
-    output.mkdir(parents=True, exist_ok=True)
-    data_key = pack.cache_key + (f"+{en_pack.cache_key}" if en_pack else "")
-    fingerprint = run_fingerprint(config, model_dir, data_key)
-    start_over_if_changed(output, fingerprint)
-    throughput_path = throughput_file(output, throughput_dir)
-    measured = read_throughput(throughput_path, fingerprint)
-    torch.manual_seed(config.seed)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
-    resize = init_new_embeddings(
-        model,
-        model_dir / "tokenizer.model",
-        tokenizer_dir / "tokenizer.model",
-        output_init=config.output_init,
-        pad_to_multiple_of=config.pad_to_multiple_of,
-    )
-    log.info("resized to %d rows (%d new tokens initialised)", resize.rows, resize.initialised)
-
-    history: list[dict] = []
-    results: dict[str, float | None] = {"initial": None, "stage1": None, "stage2": None}
-    en_results: dict[str, float | None] = {"initial": None, "stage1": None, "stage2": None}
-
-    def english_loss(model) -> float | None:
-        return evaluate_loss(model, en_validation, config.per_device_batch_size) if en_validation else None
-
-    stage_plan = [
-        ("stage1", config.stage1_steps, config.stage1_learning_rate),
-        ("stage2", config.stage2_steps, config.learning_rate),
-    ]
-    trained_tokens, train_seconds = 0, 0.0
-    for stage, steps, lr in stage_plan:
-        stage_dir = output / stage
-        done = stage_dir / "done.json"
-        if steps == 0:
-            continue
-        if done.is_file():  # finished earlier: take its weights and numbers, do not train again
-            state = json.loads(done.read_text())
-            if "seconds" in state:  # written before timings left OUTPUT (persist keeps it): move them
-                timing = {"tokens": state.pop("tokens", 0), "seconds": state.pop("seconds")}
-                measured.setdefault(stage, timing)
-                if is_main_process():
-                    done.write_text(json.dumps(state))
-                    write_throughput(throughput_path, fingerprint, measured)
-            model = AutoModelForCausalLM.from_pretrained(stage_dir / "final", dtype=torch.float32)
-            results[stage], results["initial"] = (
-                state["eval_loss"],
-                state.get("initial") or results["initial"],
-            )
-            en_results[stage] = state.get("english_eval_loss")
-            en_results["initial"] = state.get("english_initial") or en_results["initial"]
-            history += state["history"]
-            # Its own run's throughput, so a resumed run still reports what training measured
-            # (nothing when this machine has no record of it, e.g. OUTPUT came from `dvc pull`).
-            trained_tokens += measured.get(stage, {}).get("tokens", 0)
-            train_seconds += measured.get(stage, {}).get("seconds", 0.0)
-            continue
-        trainable = ("embed_tokens", "lm_head") if stage == "stage1" else None
-        for name, param in model.named_parameters():
-            param.requires_grad = trainable is None or any(t in name for t in trainable)
-        args = training_arguments(config, stage_dir, steps, lr)
-        trainer = Trainer(
-            model=model,
-            args=args,
-            train_dataset=train,
-            eval_dataset=validation,
-            data_collator=default_data_collator,
-        )
-        if results["initial"] is None:
-            results["initial"] = evaluate_loss(model, validation, config.per_device_batch_size)
-            en_results["initial"] = english_loss(model)
-        last = last_complete_checkpoint(stage_dir)
-        resumed_at = int(last.rsplit("-", 1)[1]) if last else 0
-        t = time.perf_counter()
-        trainer.train(resume_from_checkpoint=last)
-        stage_seconds = time.perf_counter() - t
-        world = int(os.environ.get("WORLD_SIZE", "1"))
-        per_step = (
-            config.per_device_batch_size * config.gradient_accumulation_steps * world * config.block_size
-        )
-        stage_tokens = (steps - resumed_at) * per_step
-        trained_tokens += stage_tokens
-        train_seconds += stage_seconds
-        stage_history = [
-            {"stage": stage, "step": h["step"], "loss": h["loss"]}
-            for h in trainer.state.log_history
-            if "loss" in h
-        ]
-        history += stage_history
-        trainer.save_model(str(stage_dir / "final"))
-        is_main = trainer.is_world_process_zero()
-        # ZeRO-3 leaves the trained model partitioned, and after a ZeRO-3 TrainingArguments HF loads
-        # every model partitioned too (a global): clear it, then reload the saved weights plainly.
-        del trainer, args, model
-        gc.collect()
-        unset_hf_deepspeed_config()
-        model = AutoModelForCausalLM.from_pretrained(stage_dir / "final", dtype=torch.float32)
-        results[stage] = evaluate_loss(model, validation, config.per_device_batch_size)
-        en_results[stage] = english_loss(model)
-        if is_main:
-            done.write_text(
-                json.dumps(
-                    {
-                        "eval_loss": results[stage],
-                        "initial": results["initial"],
-                        "english_eval_loss": en_results[stage],
-                        "english_initial": en_results["initial"],
-                        "history": stage_history,
-                    }
-                )
-            )
-            measured[stage] = {"tokens": stage_tokens, "seconds": stage_seconds}
-            write_throughput(throughput_path, fingerprint, measured)
-
-    final_loss = results["stage2"] if results["stage2"] is not None else results["stage1"]
-    by_stage = {"ko": stage_bits(results, pack, config.block_size)}
-    if en_pack is not None:
-        by_stage["en"] = stage_bits(en_results, en_pack, config.block_size)
-    if is_main_process():  # one process assembles the outputs
-        final_dir = output / "model"
-        last_stage = "stage2" if config.stage2_steps else "stage1"
-        if final_dir.exists():
-            shutil.rmtree(final_dir)
-        shutil.copytree(output / last_stage / "final", final_dir)
-        for name in HF_FILES:
-            if (tokenizer_dir / name).is_file():
-                shutil.copyfile(tokenizer_dir / name, final_dir / name)
-        write_history(output / "loss.csv", history)
-    return PretrainReport(
-        stage1_eval_loss=results["stage1"],
-        stage2_eval_loss=results["stage2"],
-        eval_loss=final_loss,
-        bits_per_char=round(bits_per_char(final_loss, pack, config.block_size), 4),
-        initial_eval_loss=results["initial"],
-        initial_bits_per_char=round(bits_per_char(results["initial"], pack, config.block_size), 4),
-        bits_per_char_by_stage=by_stage,
-        replay=asdict(mix),
-        english_validation_characters=en_pack.validation_characters if en_pack else 0,
-        train_tokens_per_s=round(trained_tokens / train_seconds, 1) if train_seconds else 0.0,
-        embedding_rows=resize.rows,
-        validation_characters=pack.validation_characters,
-        seconds=round(time.perf_counter() - start, 1),
-    )
-
-
-def stage_bits(losses: dict[str, float | None], pack, block_size: int) -> dict[str, float]:
+def stage_bits(losses: dict[str, float], pack, block_size: int) -> dict[str, float]:
     """Bits per character at each point that was measured (initial, stage1, stage2)."""
-    return {k: round(bits_per_char(v, pack, block_size), 4) for k, v in losses.items() if v is not None}
-
-
-def last_complete_checkpoint(stage_dir: Path) -> str | None:
-    """The newest checkpoint that finished writing (the Trainer writes trainer_state.json last).
-
-    A run killed while saving leaves a partial checkpoint-N; resuming from it would fail, so it
-    is skipped in favour of the one before.
-    """
-    if not stage_dir.is_dir():
-        return None
-    checkpoints = sorted(
-        (p for p in stage_dir.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
-        key=lambda p: int(p.name.split("-")[-1]),
-        reverse=True,
-    )
-    for path in checkpoints:
-        if (path / "trainer_state.json").is_file():
-            return str(path)
-        log.warning("skipping incomplete checkpoint %s", path)
-    return None
-
-
-def run_fingerprint(config, model_dir: Path, data_key: str) -> str:
-    """What a resumable run depends on: its params section, its data (a key), the model it starts from."""
-    digest = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode())
-    digest.update(data_key.encode())
-    digest.update((model_dir / "config.json").read_bytes())
-    for path in sorted(model_dir.glob("*.safetensors")):
-        digest.update(f"{path.name}:{path.stat().st_size}".encode())
-    return digest.hexdigest()[:24]
-
-
-def start_over_if_changed(output: Path, fingerprint: str, checkpoint_dirs: tuple[str, ...] = STAGES) -> None:
-    """Resume only a run of the same fingerprint; otherwise drop the checkpoint dirs (DVC keeps OUTPUT)."""
-    marker = output / "run_fingerprint.txt"
-    if marker.is_file() and marker.read_text().strip() != fingerprint:
-        log.warning("params, data or base model changed since the checkpoints in %s: starting over", output)
-        for name in checkpoint_dirs:
-            shutil.rmtree(output / name, ignore_errors=True)
-    if is_main_process():
-        marker.write_text(fingerprint + "\n")
-
-
-def throughput_file(output: Path, throughput_dir: Path = THROUGHPUT_DIR) -> Path:
-    """The record of the tokens and seconds that training into OUTPUT measured (kept out of OUTPUT).
-
-    Named by OUTPUT's absolute path: runs into different folders keep apart.
-    """
-    key = hashlib.sha256(str(output.resolve()).encode()).hexdigest()[:16]
-    return throughput_dir / f"{key}.json"
-
-
-def read_throughput(path: Path, fingerprint: str) -> dict:
-    """What write_throughput recorded for a run of this fingerprint, or {} (none, or another run's)."""
-    if not path.is_file():
-        return {}
-    record = json.loads(path.read_text())
-    return record["measured"] if record.get("fingerprint") == fingerprint else {}
-
-
-def write_throughput(path: Path, fingerprint: str, measured: dict) -> None:
-    """Record measured tokens and seconds for the run of `fingerprint` (see throughput_file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"fingerprint": fingerprint, "measured": measured}))
+    order = ("initial", "stage1", "stage2")
+    return {
+        k: round(bits_per_char(losses[k], pack, block_size), 4) for k in order if losses.get(k) is not None
+    }
 
 
 def write_history(path: Path, history: list[dict]) -> Path:

@@ -5,7 +5,9 @@ Rows are read and checked (pipeline/instructions.py), rendered through the chose
 are trained on unless sft.train_on_inputs (pipeline/sft_data.py). PEFT LoRA wraps the linear
 layers; the embedding and lm_head rows added by the vocab stage are trained with it and saved in
 the adapter (sft.embeddings). Training runs through the Hugging Face Trainer with the same
-DeepSpeed configs and launchers as pretraining and resumes from OUTPUT/train/checkpoint-N.
+DeepSpeed configs, launchers and runtime as pretraining (pipeline/training.py): the held-out
+answer loss is measured by the Trainer on the training devices, token-weighted, and checkpoints
+go to $KO_CACHE_DIR/checkpoints (default .cache), from which a killed run resumes.
 
 Outputs: OUTPUT/adapter (the adapter and tokenizer), OUTPUT/merged (base + adapter merged, as
 safetensors, with the tokenizer), OUTPUT/samples.jsonl (answers to held-out instructions with the
@@ -22,7 +24,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import random
 import shutil
 import time
@@ -34,6 +35,15 @@ from pipeline.cli import StageError
 from pipeline.config import SFTConfig
 from pipeline.deps import require_module
 from pipeline.instructions import Conversation, Skipped, dedup_key, load_conversations
+from pipeline.training import (
+    is_main_process,
+    open_run,
+    read_throughput,
+    run_fingerprint,
+    throughput_file,
+    world_size,
+    write_throughput,
+)
 from tokenizer.hf_export import HF_FILES
 
 log = logging.getLogger("ko.sft")
@@ -58,10 +68,15 @@ class SFTReport:
     total_parameters: int
     new_token_rows: int
     initial_eval_loss: float
-    eval_loss: float  # the merged model, on answer tokens of the held-out rows
+    # Base + adapter on answer tokens of the held-out rows, token-weighted, evaluated by the
+    # Trainer on the training devices; the merged model differs from it by rounding only:
+    eval_loss: float
     merge_max_abs_logit_diff: float  # merged model vs base + adapter, on a held-out batch
     steps: int
-    train_tokens_per_s: float
+    train_tokens_per_s: float  # all devices together
+    train_tokens_per_s_per_device: float  # as trained by this run (0 when it trained nothing now)
+    mfu: float | None  # None where no peak FLOP/s is known (CPU)
+    peak: str
     samples: int
     seconds: float
 
@@ -88,18 +103,10 @@ def finetune_lora(
         require_module("deepspeed", extra="deepspeed")
         if not Path(config.deepspeed).is_file():
             raise StageError(f"sft.deepspeed = {config.deepspeed!r}: no such DeepSpeed config file")
-    from pipeline.pretrain import (
-        THROUGHPUT_DIR,
-        is_main_process,
-        run_fingerprint,
-        setup_distributed,
-        start_over_if_changed,
-        throughput_file,
-        write_throughput,
-    )
+    from pipeline.training import check_attention, setup_distributed
 
+    check_attention(config.attention, "sft")
     setup_distributed()
-    throughput_dir = throughput_dir or THROUGHPUT_DIR
     import torch
     from transformers import AutoTokenizer
 
@@ -139,41 +146,34 @@ def finetune_lora(
     if is_main_process():
         write_jsonl(output / "skipped.jsonl", [asdict(s) for s in skipped])
     fingerprint = run_fingerprint(config, model_dir, rows_key(rows))
-    start_over_if_changed(output, fingerprint, ("train",))
-
-    model, new_rows = load_for_training(config, model_dir, tokenizer, base_tokenizer)
-    model = wrap_lora(config, model, new_rows)
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    total = sum(p.numel() for p in model.parameters())
-    log.info("LoRA: %d trainable of %d parameters (%.3f%%)", trainable, total, 100 * trainable / total)
-    initial_loss = evaluate_answer_loss(model, validation_examples, config.per_device_batch_size)
+    train_dir = open_run(output, fingerprint) / "train"
+    if is_main_process():  # checkpoints lived in OUTPUT/train before they moved to $KO_CACHE_DIR
+        shutil.rmtree(output / "train", ignore_errors=True)
 
     pad_id = next(i for i in (tokenizer.pad_token_id, tokenizer.unk_token_id, 0) if i is not None)
-    steps, steps_run, train_seconds, history = train_adapter(config, model, rows, output, pad_id)
-    del model
-    gc.collect()
+    trained = train_adapter(
+        config, model_dir, tokenizer, base_tokenizer, rows, validation_examples, output, train_dir, pad_id
+    )
     if not is_main_process():  # one process merges, samples and reports
         return None
+    steps, steps_run, train_seconds, history = (
+        trained.steps,
+        trained.steps_run,
+        trained.seconds,
+        trained.history,
+    )
 
     adapter_dir, merged_dir = output / "adapter", output / "merged"
-    eval_loss, diff = merge_adapter(
-        model_dir, adapter_dir, merged_dir, tokenizer, validation_examples, config
-    )
+    diff = merge_adapter(model_dir, adapter_dir, merged_dir, tokenizer, validation_examples)
     write_history(output / "loss.csv", history)
     sample_rows = []
     if config.sample_count:
         targets = load_prompts(prompts, config) if prompts else validation[: config.sample_count]
         sample_rows = generate_samples(merged_dir, targets, config)
     write_jsonl(output / "samples.jsonl", sample_rows)
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    rows_per_step = config.per_device_batch_size * config.gradient_accumulation_steps * world
+    rows_per_step = config.per_device_batch_size * config.gradient_accumulation_steps * world_size()
     tokens_per_step = train_tokens / max(len(rows), 1) * rows_per_step
     record = throughput_file(output, throughput_dir)
-    legacy = output / "train" / "throughput.json"  # inside OUTPUT before timings left it (persist keeps it)
-    if legacy.is_file():
-        if not record.is_file():
-            write_throughput(record, fingerprint, json.loads(legacy.read_text()))
-        legacy.unlink()
     trained_tokens, trained_seconds = add_throughput(
         record,
         fingerprint,
@@ -196,14 +196,17 @@ def finetune_lora(
         train_rows=len(rows),
         train_tokens=train_tokens,
         answer_token_share=round(answer_tokens / train_tokens, 4),
-        trainable_parameters=trainable,
-        total_parameters=total,
-        new_token_rows=len(new_rows),
-        initial_eval_loss=round(initial_loss, 5),
-        eval_loss=round(eval_loss, 5),
+        trainable_parameters=trained.trainable,
+        total_parameters=trained.total,
+        new_token_rows=trained.new_rows,
+        initial_eval_loss=round(trained.initial_loss, 5),
+        eval_loss=round(trained.eval_loss, 5),
         merge_max_abs_logit_diff=diff,
         steps=steps,
         train_tokens_per_s=round(trained_tokens / trained_seconds, 1) if trained_seconds else 0.0,
+        train_tokens_per_s_per_device=trained.throughput.get("tokens_per_s_per_device", 0.0),
+        mfu=trained.throughput.get("mfu"),
+        peak=trained.peak,
         samples=len(sample_rows),
         seconds=round(time.perf_counter() - start, 1),
     )
@@ -252,13 +255,16 @@ def encode_all(tokenizer, conversations: list[Conversation], config: SFTConfig, 
 
 
 def load_for_training(config: SFTConfig, model_dir: Path, tokenizer, base_tokenizer: Path | None):
-    """The model to tune (4-bit for QLoRA) and the ids of its rows that the vocab stage added."""
+    """The model to tune (4-bit for QLoRA, on this rank's GPU) and the ids of the rows the vocab stage added.
+
+    Called after the TrainingArguments exist, so ZeRO-3 loads it partitioned.
+    """
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoTokenizer
 
-    from pipeline.pretrain import use_bf16
+    from pipeline.training import embedding_rows, load_model, local_rank
 
-    kwargs = {"dtype": torch.bfloat16 if use_bf16(config.bf16) else torch.float32}
+    kwargs = {}
     if config.load_in_4bit:
         from transformers import BitsAndBytesConfig
 
@@ -268,10 +274,11 @@ def load_for_training(config: SFTConfig, model_dir: Path, tokenizer, base_tokeni
             bnb_4bit_use_double_quant=True,
             bnb_4bit_compute_dtype=torch.bfloat16,
         )
+        kwargs["device_map"] = {"": local_rank()}  # each rank's copy on its own GPU, not all on cuda:0
     torch.manual_seed(config.seed)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, **kwargs)
+    model = load_model(model_dir, config, **kwargs)
     model.config.use_cache = False  # a cache would also switch off the packed-sequence attention mask
-    rows = model.get_input_embeddings().weight.shape[0]
+    rows = embedding_rows(model)
     if len(tokenizer) > rows:
         raise StageError(
             f"{model_dir}: the tokenizer has {len(tokenizer)} tokens but the model only {rows} embedding "
@@ -328,92 +335,148 @@ def wrap_lora(config: SFTConfig, model, new_rows: list[int]):
     return model
 
 
-def training_arguments(config: SFTConfig, output: Path):
-    import torch
-    from transformers import TrainingArguments
+@dataclass(frozen=True)
+class Trained:
+    """What train_adapter reports: steps, losses (token-weighted, on the training devices), timings."""
 
-    from pipeline.pretrain import use_bf16
-
-    cuda = torch.cuda.is_available()
-    return TrainingArguments(
-        output_dir=str(output),
-        num_train_epochs=config.epochs,
-        max_steps=config.max_steps or -1,
-        per_device_train_batch_size=config.per_device_batch_size,
-        gradient_accumulation_steps=config.gradient_accumulation_steps,
-        gradient_checkpointing=config.gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False} if config.gradient_checkpointing else None,
-        learning_rate=config.learning_rate,
-        weight_decay=config.weight_decay,
-        lr_scheduler_type="cosine",
-        warmup_steps=config.warmup,  # a float in [0, 1) is a share of the steps in transformers 5
-        bf16=use_bf16(config.bf16),
-        use_cpu=not cuda,
-        ddp_backend=None if cuda else "gloo",
-        deepspeed=config.deepspeed or None,
-        save_strategy="steps",
-        save_steps=config.save_steps,
-        logging_steps=config.logging_steps,
-        eval_strategy="no",
-        remove_unused_columns=False,
-        label_names=["labels"],
-        report_to=[],
-        seed=config.seed,
-        data_seed=config.seed,
-        dataloader_num_workers=0,
-        disable_tqdm=not log.isEnabledFor(logging.INFO),
-    )
+    steps: int  # step reached
+    steps_run: int  # steps this run took
+    seconds: float
+    history: list
+    initial_loss: float
+    eval_loss: float
+    trainable: int
+    total: int
+    new_rows: int
+    throughput: dict  # tokens/s per device and MFU of this run's training ({} when it trained nothing)
+    peak: str
 
 
-def train_adapter(config: SFTConfig, model, rows: list[dict], output: Path, pad_id: int):
+def train_adapter(
+    config: SFTConfig,
+    model_dir: Path,
+    tokenizer,
+    base_tokenizer,
+    rows,
+    validation,
+    output: Path,
+    train_dir: Path,
+    pad_id: int,
+) -> Trained:
     """Train (resuming from the last complete checkpoint) and save the adapter, unless done earlier.
 
-    Returns the step reached, the steps this run took, their seconds and the logged losses.
+    The held-out answer loss is measured by the Trainer before training (eval_on_start) and
+    after it, on every rank's share of the held-out rows.
     """
-    from transformers import Trainer
-    from transformers.integrations.deepspeed import unset_hf_deepspeed_config
-
-    from pipeline.pretrain import last_complete_checkpoint
+    from pipeline.flops import Throughput, device_name, model_flops_per_token, peak_flops
     from pipeline.sft_data import PadCollator
+    from pipeline.training import (
+        EvalRecorder,
+        LiveLossLog,
+        eval_losses,
+        last_complete_checkpoint,
+        runtime_trainer_class,
+        training_arguments,
+    )
 
-    train_dir = output / "train"
     done = train_dir / "done.json"
+    _, peak_source = peak_flops(device_name(), config.peak_tflops)
     if done.is_file() and (output / "adapter" / ADAPTER_CONFIG).is_file():
         # Finished earlier. Not resumed: the Trainer, resumed at the last step of a max_steps run
         # that ends mid-epoch, trains one step more.
         state = json.loads(done.read_text())
         log.info("training finished earlier at step %d: using %s", state["steps"], output / "adapter")
-        return state["steps"], 0, 0.0, state["history"]
-    trainer = Trainer(
-        model=model,
-        args=training_arguments(config, train_dir),
-        train_dataset=rows,
-        data_collator=PadCollator(pad_id),
-    )
+        return Trained(**{**state, "steps_run": 0, "seconds": 0.0, "throughput": {}, "peak": peak_source})
+    import torch
+
+    initial_file = train_dir / "initial.json"
     last = last_complete_checkpoint(train_dir)
+
+    def arguments():
+        return training_arguments(
+            config,
+            train_dir,
+            max_steps=config.max_steps or -1,
+            learning_rate=config.learning_rate,
+            epochs=config.epochs,
+            eval_on_start=not initial_file.is_file(),
+            remove_unused_columns=False,
+            label_names=["labels"],
+        )
+
+    # On GPUs the arguments come first, so ZeRO-3 loads the model partitioned. Without CUDA it is
+    # loaded and wrapped whole, and partitioned when DeepSpeed starts: under ZeRO-3 PEFT gathers
+    # the trainable token rows onto a CUDA device (peft/tuners/trainable_tokens/layer.py).
+    args = arguments() if torch.cuda.is_available() else None
+    model, new_rows = load_for_training(config, model_dir, tokenizer, base_tokenizer)
+    model = wrap_lora(config, model, new_rows)
+    args = args or arguments()
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    log.info(
+        "LoRA: %d trainable of %d parameters (%.3f%%)", trainable, total, 100 * trainable / max(total, 1)
+    )
+    peak, _ = peak_flops(device_name(), config.peak_tflops)
+    base_config = model.get_base_model().config
+    throughput = Throughput(model_flops_per_token(base_config, config.max_length), peak)
+    recorder = EvalRecorder()
+    held_out = {"answers": [{"input_ids": e.input_ids, "labels": e.labels} for e in validation]}
+    trainer = runtime_trainer_class()(
+        model=model,
+        args=args,
+        train_dataset=rows,
+        eval_dataset=held_out,
+        data_collator=PadCollator(pad_id),
+        callbacks=[recorder, LiveLossLog(output / "loss.csv", "sft")],
+        throughput=throughput,
+    )
     resumed_at = int(last.rsplit("-", 1)[1]) if last else 0
     if last:
         log.info("resuming from %s", last)
     started = time.perf_counter()
     trainer.train(resume_from_checkpoint=last)
     seconds = time.perf_counter() - started
+    main = trainer.is_world_process_zero()
+    if not initial_file.is_file() and main:
+        initial_file.write_text(json.dumps(eval_losses(recorder.metrics, held_out)))
+    final = eval_losses(trainer.evaluate(), held_out)["answers"]
     steps = trainer.state.global_step
     history = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
     trainer.save_model(str(output / "adapter"))
-    if trainer.is_world_process_zero():
-        done.write_text(json.dumps({"steps": steps, "history": history}))
-    del trainer
+    state = {
+        "steps": steps,
+        "history": history,
+        "initial_loss": json.loads(initial_file.read_text())["answers"]
+        if initial_file.is_file()
+        else float("nan"),
+        "eval_loss": final,
+        "trainable": trainable,
+        "total": total,
+        "new_rows": len(new_rows),
+    }
+    if main:
+        done.write_text(json.dumps(state))
+    del trainer, model
     gc.collect()
+    from transformers.integrations.deepspeed import unset_hf_deepspeed_config
+
     unset_hf_deepspeed_config()
-    return steps, steps - resumed_at, seconds, history
+    return Trained(
+        **state,
+        steps_run=steps - resumed_at,
+        seconds=seconds,
+        throughput=throughput.summary(),
+        peak=peak_source,
+    )
 
 
-def merge_adapter(model_dir: Path, adapter_dir: Path, merged_dir: Path, tokenizer, validation, config):
-    """Merge the adapter into an unquantized fp32 base; check the merge on held-out rows; save both.
+def merge_adapter(model_dir: Path, adapter_dir: Path, merged_dir: Path, tokenizer, validation) -> float:
+    """Merge the adapter into an unquantized fp32 base, check the merge on held-out rows, save both.
 
-    Returns the merged model's held-out answer loss and its largest logit difference from
-    base + adapter (the merge is only a reparametrisation, so this is rounding). The merged
-    weights are saved in the dtype the base model was saved in.
+    Returns the largest logit difference of the merged model from base + adapter on a held-out
+    batch (the merge is only a reparametrisation, so this is rounding): both sides are the same
+    fp32 weights, also after QLoRA, whose 4-bit base is not what is merged. The merged weights are
+    saved in the dtype the base model was saved in.
     """
     import torch
     from peft import PeftModel
@@ -435,7 +498,6 @@ def merge_adapter(model_dir: Path, adapter_dir: Path, merged_dir: Path, tokenize
         after = merged(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
     mask = batch["attention_mask"].bool()
     diff = float((before - after).abs()[mask].max())
-    loss = evaluate_answer_loss(merged, validation, config.per_device_batch_size)
     saved = json.loads((model_dir / "config.json").read_text())
     dtype = saved.get("dtype") or saved.get("torch_dtype") or "float32"
     merged.config.use_cache = True
@@ -445,32 +507,7 @@ def merge_adapter(model_dir: Path, adapter_dir: Path, merged_dir: Path, tokenize
         for name in HF_FILES:  # the SentencePiece model too, which the fast tokenizer does not write
             if (model_dir / name).is_file() and not (directory / name).is_file():
                 shutil.copyfile(model_dir / name, directory / name)
-    return loss, round(diff, 8)
-
-
-def evaluate_answer_loss(model, examples, batch_size: int) -> float:
-    """Mean loss (nats) over the labelled tokens of `examples`, token-weighted, without DeepSpeed."""
-    import torch
-
-    from pipeline.sft_data import IGNORE, PadCollator
-
-    was_training = model.training
-    model.eval()
-    total, count = 0.0, 0
-    collate = PadCollator(0)
-    with torch.no_grad():
-        for start in range(0, len(examples), batch_size):
-            chunk = examples[start : start + batch_size]
-            batch = collate([{"input_ids": e.input_ids, "labels": e.labels} for e in chunk])
-            batch = {k: v.to(model.device) for k, v in batch.items()}
-            logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
-            logits, labels = logits[:, :-1].float(), batch["labels"][:, 1:]
-            total += torch.nn.functional.cross_entropy(
-                logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=IGNORE, reduction="sum"
-            ).item()
-            count += int((labels != IGNORE).sum())
-    model.train(was_training)
-    return total / max(count, 1)
+    return round(diff, 8)
 
 
 def load_prompts(path: Path, config: SFTConfig) -> list[Conversation]:
@@ -485,7 +522,7 @@ def generate_samples(model_dir: Path, conversations: list[Conversation], config:
     from tqdm.auto import tqdm
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from pipeline.pretrain import use_bf16
+    from pipeline.training import use_bf16
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -527,10 +564,8 @@ def add_throughput(
 
     A re-run that resumes at the last step trains nothing, and still reports what training measured.
     `fresh`: this run trained from step 0, so earlier records are another training's. The record
-    is kept at `path`, outside OUTPUT (pipeline.pretrain.throughput_file), keyed by `fingerprint`.
+    is kept at `path`, outside OUTPUT (pipeline.training.throughput_file), keyed by `fingerprint`.
     """
-    from pipeline.pretrain import read_throughput, write_throughput
-
     zero = {"tokens": 0.0, "seconds": 0.0}
     so_far = zero if fresh else read_throughput(path, fingerprint) or zero
     total = {"tokens": so_far["tokens"] + tokens, "seconds": so_far["seconds"] + seconds}

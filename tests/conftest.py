@@ -26,6 +26,16 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def ko_cache_dir(tmp_path_factory) -> Path:
+    """Machine-local state (packed blocks, checkpoints, timings) in a folder of this test session,
+    not the checkout's .cache: every session starts cold, and a stage run by a test finds its
+    checkpoints where pipeline.training.checkpoint_root says."""
+    path = tmp_path_factory.mktemp("ko-cache")
+    os.environ["KO_CACHE_DIR"] = str(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def llama2_sp_model() -> Path:
     return shared_path("tokenizers", "llama2", "tokenizer.model")

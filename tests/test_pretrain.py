@@ -92,7 +92,9 @@ def test_killed_run_resumes_to_the_same_result(stage_inputs, tmp_path):
     reference = run_pretrain(stage_inputs, tmp_path / "ref")
     out = tmp_path / "killed"
     process = run_pretrain(stage_inputs, out, wait=False)
-    checkpoint = out / "stage2" / "checkpoint-4"
+    from pipeline.training import checkpoint_root
+
+    checkpoint = checkpoint_root(out) / "stage2" / "checkpoint-4"
     deadline = time.time() + 300
     while not checkpoint.is_dir() and process.poll() is None and time.time() < deadline:
         time.sleep(0.05)
@@ -100,7 +102,7 @@ def test_killed_run_resumes_to_the_same_result(stage_inputs, tmp_path):
     time.sleep(0.5)  # let the checkpoint finish writing, then kill mid-stage
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
-    assert not (out / "stage2" / "done.json").exists()
+    assert not (checkpoint_root(out) / "stage2" / "done.json").exists()
     resumed = run_pretrain(stage_inputs, out)
     for key in ("stage1_eval_loss", "stage2_eval_loss", "bits_per_char"):
         assert resumed[key] == pytest.approx(reference[key], rel=1e-5), key
@@ -108,8 +110,11 @@ def test_killed_run_resumes_to_the_same_result(stage_inputs, tmp_path):
 
 def test_changed_params_start_over_instead_of_resuming(stage_inputs, tmp_path):
     out = tmp_path / "out"
+    from pipeline.training import checkpoint_root
+
     first = run_pretrain(stage_inputs, out, "--set", "pretrain.stage2_steps=0")
-    assert (out / "stage1" / "done.json").is_file()
+    assert (checkpoint_root(out) / "stage1" / "done.json").is_file()
+    assert not (out / "stage1").exists()  # checkpoints stay out of the DVC output
     again = run_pretrain(stage_inputs, out, "--set", "pretrain.stage2_steps=0")
     assert again["stage1_eval_loss"] == first["stage1_eval_loss"]  # same run: taken from stage1/done.json
     assert again["train_tokens_per_s"] == first["train_tokens_per_s"] > 0  # as measured, not 0

@@ -135,7 +135,9 @@ def test_killed_packed_run_resumes_from_its_checkpoint(extended_model, demo_base
     out = tmp_path / "out"
     packed = ["--set", "sft.packing=true", "--set", "sft.max_length=512"]
     process = run_sft(extended_model, demo_base, out, *packed, wait=False)
-    checkpoint = out / "train" / "checkpoint-8"
+    from pipeline.training import checkpoint_root
+
+    checkpoint = checkpoint_root(out) / "train" / "checkpoint-8"
     deadline = time.time() + 300
     while not checkpoint.is_dir() and process.poll() is None and time.time() < deadline:
         time.sleep(0.05)
