@@ -54,11 +54,14 @@ def run_pretrain(inputs, output: Path, *extra: str, processes: int = 1, wait: bo
 
 
 @pytest.mark.parametrize(("zero", "processes"), [("zero2", 1), ("zero3", 1), ("zero2", 2), ("zero3", 2)])
-def test_both_stages_train_and_loss_falls(stage_inputs, tmp_path, zero, processes):
+def test_both_stages_train_and_loss_falls(stage_inputs, tmp_path, zero, processes, monkeypatch):
     out = tmp_path / "out"
+    if processes > 1:  # from a cold cache: one rank packs while the other waits (it used to crash)
+        monkeypatch.setenv("KO_CACHE_DIR", str(tmp_path / "cold"))
     metrics = run_pretrain(
         stage_inputs, out, "--set", f"pretrain.deepspeed=configs/deepspeed/{zero}.json", processes=processes
     )
+    assert metrics["world_size"] == processes
     assert metrics["stage1_eval_loss"] < metrics["initial_eval_loss"]
     assert metrics["stage2_eval_loss"] < metrics["stage1_eval_loss"]
     assert metrics["bits_per_char"] < metrics["initial_bits_per_char"]
@@ -78,7 +81,12 @@ def test_stage1_moves_only_embeddings(stage_inputs, tmp_path):
     from transformers import AutoModelForCausalLM
 
     out = tmp_path / "out"
-    run_pretrain(stage_inputs, out, "--set", "pretrain.stage2_steps=0")
+    metrics = run_pretrain(
+        stage_inputs, out, "--set", "pretrain.stage2_steps=0", "--set", "pretrain.peak_tflops=0.5"
+    )
+    # Throughput per device and MFU against the peak given in params (CPU has no known peak).
+    assert metrics["train_tokens_per_s_per_device"] > 0 and 0 < metrics["mfu"] < 1
+    assert metrics["peak"] == "0.5 TFLOP/s from params"
     before = AutoModelForCausalLM.from_pretrained(stage_inputs[0]).state_dict()
     after = AutoModelForCausalLM.from_pretrained(out / "model").state_dict()
     for name, tensor in after.items():
@@ -103,7 +111,13 @@ def test_killed_run_resumes_to_the_same_result(stage_inputs, tmp_path):
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert not (checkpoint_root(out) / "stage2" / "done.json").exists()
+    live = (out / "loss.csv").read_text().splitlines()  # written while training, before the stage ended
+    assert live[0].startswith("step,stage,loss,tokens_per_s_per_device") and any(
+        ",stage2," in r for r in live
+    )
     resumed = run_pretrain(stage_inputs, out)
+    kept = sorted(p.name for p in (checkpoint_root(out) / "stage2").glob("checkpoint-*"))
+    assert kept == ["checkpoint-10", "checkpoint-8"]  # save_total_limit 2 (of 2, 4, ..., 10)
     for key in ("stage1_eval_loss", "stage2_eval_loss", "bits_per_char"):
         assert resumed[key] == pytest.approx(reference[key], rel=1e-5), key
 

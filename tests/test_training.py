@@ -130,7 +130,7 @@ def test_within_document_attention_equals_documents_one_by_one(packed, attention
     )
     model.config.use_cache = False
     model.eval()
-    texts = ["대한민국의 수도는 서울이다.", "오늘은 날씨가 맑고 바람이 분다.", "법원은 원고의 청구를 기각하였다."]
+    texts = ["대한민국의 수도는 서울이다.", "오늘은 날씨가 맑고 바람이 분다.", "법원은 청구를 기각하였다."]
     block = [i for t in texts for i in tok(t)["input_ids"] + [tok.eos_token_id]]  # as packing joins them
     batch = BlockCollator(tok.bos_token_id, within=True)([{"input_ids": block}])
     starts = [i for i, t in enumerate(block) if t == tok.bos_token_id or i == 0]
@@ -260,6 +260,7 @@ def _cli(module: str, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_bad_paths_and_tokenizers_fail_with_one_line(demo_base, korean_extension, llama2_sp_model, tmp_path):
     import shutil
 
@@ -298,6 +299,8 @@ def test_bad_paths_and_tokenizers_fail_with_one_line(demo_base, korean_extension
     assert sft.returncode == 1 and "--model /nonexistent" in sft.stderr and "Traceback" not in sft.stderr
 
 
+@pytest.mark.slow
+@pytest.mark.integration
 def test_zero3_loads_partitioned_and_initialises_the_gathered_rows(demo_base, korean_extension, tmp_path):
     """2 ranks, ZeRO-3 on CPU: each holds half of embed_tokens after loading; the new rows, gathered
     after the resize, are the subword means a plain single-process resize gives."""
