@@ -19,6 +19,7 @@ vendor's dense bf16 peak, looked up by device name (989 TFLOP/s for H100 SXM and
     python bench/pretrain.py --smoke                   # tiny shape on CPU (the CI test runs this)
 
 Writes one JSON line per cell to --out (default bench/pretrain_results.jsonl) and prints a table.
+On a lent GPU machine without DeepSpeed, bench/gpu_session.sh installs the carried wheels first.
 """
 
 from __future__ import annotations
@@ -61,13 +62,13 @@ def llama_config(shape: str, sequence: int, vocab: int):
     )
 
 
-def random_blocks(count: int, sequence: int, vocab: int, seed: int = 0):
+def random_blocks(count: int, sequence: int, vocab: int, seed: int = 0) -> list[dict]:
+    """Random token blocks as rows (a list: the GPU machine has no `datasets`)."""
     import torch
-    from datasets import Dataset
 
     generator = torch.Generator().manual_seed(seed)
     ids = torch.randint(3, vocab, (count, sequence), generator=generator)
-    return Dataset.from_dict({"input_ids": ids.tolist()})
+    return [{"input_ids": row} for row in ids.tolist()]
 
 
 def run_runtime(shape: str, zero: str, args, workdir: Path) -> dict:
@@ -169,7 +170,10 @@ def run_anchor(shape: str, args) -> dict:
     if args.checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device == "cuda")
-    data = random_blocks((args.warmup + args.steps) * args.batch, args.sequence, args.vocab)["input_ids"]
+    data = [
+        r["input_ids"]
+        for r in random_blocks((args.warmup + args.steps) * args.batch, args.sequence, args.vocab)
+    ]
     autocast = torch.autocast(device, dtype=torch.bfloat16, enabled=device == "cuda")
     start = None
     for step in range(args.warmup + args.steps):

@@ -101,10 +101,13 @@ def finetune_lora(
         require_module(module, extra="model")
     if config.deepspeed:
         require_module("deepspeed", extra="deepspeed")
-        if not Path(config.deepspeed).is_file():
-            raise StageError(f"sft.deepspeed = {config.deepspeed!r}: no such DeepSpeed config file")
-    from pipeline.training import check_attention, setup_distributed
+    from pipeline.training import check_attention, check_model_dir, check_paths, setup_distributed
 
+    # Every path before any model or GPU memory is touched (the inputs: load_conversations).
+    check_paths(
+        "sft", model=model_dir, base_tokenizer=base_tokenizer, prompts=prompts, deepspeed=config.deepspeed
+    )
+    check_model_dir(model_dir)
     check_attention(config.attention, "sft")
     setup_distributed()
     import torch
@@ -118,8 +121,6 @@ def finetune_lora(
             raise StageError("sft.load_in_4bit needs a CUDA GPU (bitsandbytes 4-bit); set it false on CPU")
         require_module("bitsandbytes", extra="qlora")
     start = time.perf_counter()
-    if not (model_dir / "config.json").is_file():
-        raise StageError(f"--model {model_dir}: not a Hugging Face model directory (no config.json)")
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     tokenizer.chat_template = TEMPLATES[config.template]
 
