@@ -367,7 +367,8 @@ def assemble_outputs(output: Path, final: Path, tokenizer_dir: Path, history: li
     final_dir = output / "model"
     if final_dir.exists():
         shutil.rmtree(final_dir)
-    shutil.copytree(final, final_dir)
+    # Not the Trainer's pickled arguments: they name this machine's checkpoint folder.
+    shutil.copytree(final, final_dir, ignore=shutil.ignore_patterns("training_args.bin"))
     for name in HF_FILES:
         if (tokenizer_dir / name).is_file():
             shutil.copyfile(tokenizer_dir / name, final_dir / name)

@@ -444,6 +444,8 @@ def train_adapter(
     steps = trainer.state.global_step
     history = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
     trainer.save_model(str(output / "adapter"))
+    if main:  # the Trainer's pickled arguments name this machine's checkpoint folder: not an output
+        (output / "adapter" / "training_args.bin").unlink(missing_ok=True)
     state = {
         "steps": steps,
         "history": history,

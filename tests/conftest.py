@@ -118,6 +118,14 @@ def korean_extension(tmp_path_factory, demo_base, korean_lines) -> tuple[Path, P
     return corpus, root / "tokenizer"
 
 
+DISTRIBUTED_ENV = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
+
+
+def launch_env() -> dict:
+    """This environment without torch.distributed's variables: a launched stage picks its own."""
+    return {k: v for k, v in os.environ.items() if k not in DISTRIBUTED_ENV}
+
+
 def run_module(module: str, args: list[str], *, processes: int = 1, wait: bool = True, timeout: int = 300):
     """`python -m module args` in its own process group, under torchrun --standalone for several processes.
 
@@ -129,7 +137,7 @@ def run_module(module: str, args: list[str], *, processes: int = 1, wait: bool =
     process = subprocess.Popen(
         command,
         cwd=REPO,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        env={**launch_env(), "OMP_NUM_THREADS": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -80,3 +80,36 @@ def test_a_tiny_corpus_still_holds_out_one_document(tmp_path, demo_base):
     )
     assert report.validation_documents == 1 and report.train_documents == 4
     assert len(splits["validation"]) > 0 and len(splits["train"]) > 0
+
+
+def test_the_parallel_pack_map_cuts_shards_where_one_process_cuts_batches(tmp_path, monkeypatch):
+    """Several shards (batches of 7 here), each batch dropping its own tail: the same blocks and
+    tails as one process, not those of datasets' own num_proc split (which cuts anywhere)."""
+    import random
+
+    from datasets import Dataset, Features, Sequence, Value
+
+    from pipeline import packing
+
+    monkeypatch.setattr(packing, "PACK_BATCH", 7)
+    rng = random.Random(0)
+    docs = [[rng.randrange(5, 500) for _ in range(rng.randrange(3, 40))] for _ in range(100)]
+    tokenized = Dataset.from_dict({"ids": docs, "chars": [len(d) for d in docs]})
+    features = Features({"input_ids": Sequence(Value("uint16")), "dropped": Value("int64")})
+
+    def pack(batch):
+        stream = [i for doc in batch["ids"] for i in doc]
+        usable = len(stream) - len(stream) % 16
+        blocks = [stream[i : i + 16] for i in range(0, usable, 16)]
+        return {
+            "input_ids": blocks,
+            "dropped": [len(stream) - usable] + [0] * (len(blocks) - 1) if blocks else [],
+        }
+
+    serial = packing.pack_in_parallel(tokenized, pack, features, 1, tmp_path / "one")
+    parallel = packing.pack_in_parallel(tokenized, pack, features, 3, tmp_path / "three")
+    assert len(list((tmp_path / "three").glob("*.arrow"))) == 3  # three shards really ran
+    assert [list(b) for b in parallel["input_ids"]] == [list(b) for b in serial["input_ids"]]
+    assert sum(parallel["dropped"]) == sum(serial["dropped"]) > 0
+    unaligned = tokenized.map(pack, batched=True, batch_size=7, num_proc=3, remove_columns=["ids", "chars"])
+    assert sum(unaligned["dropped"]) != sum(serial["dropped"])  # what the aligned shards avoid

@@ -21,8 +21,10 @@ import pytest
 from tests.conftest import REPO
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-# What differs between the two runs besides the working directory.
-MACHINES = ({"PYTHONHASHSEED": "1", "OMP_NUM_THREADS": "1"}, {"PYTHONHASHSEED": "2", "OMP_NUM_THREADS": "2"})
+# What differs between the two runs besides the working directory. Not the thread count: on some
+# CPUs (this project's CI machines since 2026-12-02) float reductions in the embedding backward
+# split by thread, and 1 vs 2 threads move the last bits of the trained rows (~4e-7).
+MACHINES = ({"PYTHONHASHSEED": "1", "OMP_NUM_THREADS": "2"}, {"PYTHONHASHSEED": "2", "OMP_NUM_THREADS": "2"})
 PRETRAIN_STEPS = [
     "--set",
     "pretrain.stage1_steps=2",
@@ -178,8 +180,11 @@ def test_sft_writes_the_same_bytes_from_another_checkout(tmp_path, pretrained, d
         args += ["--metrics", "metrics/sft.json", "--plots", "metrics/sft_loss.csv"]
         run_stage_in(workdir, machine, "pipeline.sft", [*args, *SFT_STEPS])
     files = assert_same_output(dirs, "models/sft")
-    for name in ("adapter/adapter_config.json", "train/checkpoint-2/adapter_config.json", "train/done.json"):
-        assert name in files
+    assert "adapter/adapter_config.json" in files and not [f for f in files if f.startswith("train/")]
+    for workdir in dirs:  # checkpoints under the machine's cache, not in the output
+        (run,) = (workdir / ".cache" / "checkpoints").glob("sft-*")
+        assert (run / "train" / "checkpoint-2" / "adapter_config.json").is_file()
+        assert (run / "train" / "done.json").is_file()
     assert "merged/model.safetensors" in files and "samples.jsonl" in files
     metrics = json.loads((dirs[0] / "metrics" / "sft.json").read_text())
     assert metrics["train_tokens_per_s"] > 0

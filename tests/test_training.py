@@ -57,9 +57,10 @@ def trainer_eval(model, datasets: dict, collator, tmp_path: Path, batch_size: in
     """The runtime's evaluation: RuntimeTrainer.evaluate over named sets, no DeepSpeed."""
     from transformers import TrainingArguments
 
-    from pipeline.training import eval_losses, runtime_trainer_class, setup_distributed
+    from pipeline.training import eval_losses, runtime_trainer_class
 
-    setup_distributed()
+    # One process, no torch.distributed: setup_distributed() here would leave RANK and a bound
+    # MASTER_PORT in this pytest process for every stage a later test launches.
     args = TrainingArguments(
         output_dir=str(tmp_path / "eval"),
         per_device_eval_batch_size=batch_size,
