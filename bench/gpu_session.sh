@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # One call on a lent GPU machine (torch, transformers, peft, accelerate; no deepspeed, no network):
 # install the wheels carried in bench/wheels (fetch them here first with
-#   pip download --no-deps -d bench/wheels hjson ninja py-cpuinfo msgpack
+#   pip download --no-deps -d bench/wheels hjson ninja py-cpuinfo msgpack einops pydantic \
+#     pydantic-core annotated-types typing-inspection   (what deepspeed imports; the machine may have some)
 #   pip wheel --no-deps --no-build-isolation -w bench/wheels deepspeed==0.19.8
-# and carry bench/wheels), then run the bench grid and leave its results in $OUT.
+# and carry bench/wheels; DeepSpeedCPUAdam for the offload cell compiles there, which needs g++),
+# then run the bench grid and leave its results in $OUT.
 set -euo pipefail
 OUT=${OUT:-/tmp}
 pip install --no-index --no-deps bench/wheels/*.whl >/dev/null

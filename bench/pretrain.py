@@ -87,7 +87,6 @@ def run_runtime(shape: str, zero: str, args, workdir: Path) -> dict:
         block_size=args.sequence,
         deepspeed=deepspeed,
         per_device_batch_size=args.batch,
-        gradient_checkpointing=args.checkpointing,
         stage1_steps=0,
         stage2_steps=args.steps,
         warmup=0.0,
@@ -97,6 +96,11 @@ def run_runtime(shape: str, zero: str, args, workdir: Path) -> dict:
         attention=args.attention,
         save_total_limit=0,
     )
+    import dataclasses
+
+    config = dataclasses.replace(
+        config, gradient_checkpointing=args.checkpointing or shape == "7b"
+    )  # 7B at 4k
     training = training_arguments(
         config, workdir / f"{shape}-{zero}", max_steps=args.warmup + args.steps, learning_rate=1e-4
     )
@@ -167,7 +171,7 @@ def run_anchor(shape: str, args) -> dict:
     model_config = llama_config(shape, args.sequence, args.vocab)
     model = AutoModelForCausalLM.from_config(model_config, attn_implementation=args.attention).to(device)
     model.config.use_cache = False
-    if args.checkpointing:
+    if args.checkpointing or shape == "7b":
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=device == "cuda")
     data = [
@@ -258,7 +262,7 @@ def main() -> None:
                 "batch": args.batch,
                 "device": device,
             }
-            row["attention"], row["checkpointing"] = args.attention, args.checkpointing
+            row["attention"], row["checkpointing"] = args.attention, args.checkpointing or shape == "7b"
             try:
                 row.update(run_runtime(shape, zero, args, Path(tmp)))
             except torch.OutOfMemoryError:

@@ -5,7 +5,10 @@ forward and backward matmuls of N parameters, counting the embeddings and lm_hea
 embedding lookup is no matmul, so this overstates MFU by about V·d/N: some 3% for a 7B Llama
 with a 46k vocabulary), plus the attention scores and values over a context of T tokens.
 Recomputation under gradient checkpointing is not counted: MFU counts the model's FLOPs, not
-the hardware's.
+the hardware's. Nor are frozen weights: by this (llm-foundry's, PaLM's) convention every weight
+gets its gradient, so for pretrain's stage 1 (embeddings only) and LoRA the figure overstates
+the work done by up to 1.5x (a frozen matrix skips its weight-gradient matmul). The bench trains
+every weight.
 
 The peak is the vendor's dense bf16 figure looked up by device name, or `peak_tflops` in params.
 """
@@ -81,6 +84,11 @@ class Throughput:
         self.started = self.last = time.perf_counter()
         self.busy = 0.0
 
+    def restart(self) -> None:
+        """Start the clock now (training begins; start-up evaluation and loading are not counted)."""
+        self.tokens = self.total_tokens = 0
+        self.started = self.last = time.perf_counter()
+
     def add_tokens(self, count: int) -> None:
         self.tokens += count
         self.total_tokens += count
@@ -99,7 +107,7 @@ class Throughput:
         return {"mfu": round(tokens_per_s * self.flops_per_token / self.peak, 4)}
 
     def summary(self) -> dict:
-        """Over the whole run: tokens/s per device, and MFU where the peak is known."""
+        """Since the clock (re)started: tokens/s per device, MFU where the peak is known, and the seconds."""
         seconds = time.perf_counter() - self.started
         rate = self.total_tokens / seconds if seconds > 0 else 0.0
-        return {"tokens_per_s_per_device": round(rate, 1), **self.mfu_of(rate)}
+        return {"tokens_per_s_per_device": round(rate, 1), **self.mfu_of(rate), "seconds": seconds}

@@ -31,6 +31,7 @@ from pipeline.training import (
     check_attention,
     check_model_dir,
     check_paths,
+    check_reporter,
     is_main_process,
     open_run,
     read_throughput,
@@ -165,6 +166,7 @@ def check_inputs(config: PretrainConfig, model_dir: Path, tokenizer_dir: Path, i
             raise StageError(f"{sp}: no SentencePiece model (the base stage and the vocab stage write one)")
     check_extension(model_dir, tokenizer_dir)
     check_attention(config.attention, "pretrain")
+    check_reporter(config)
 
 
 def check_extension(model_dir: Path, tokenizer_dir: Path) -> None:
@@ -238,9 +240,10 @@ def train_stage(
     from pipeline.flops import Throughput, device_name, model_flops_per_token, peak_flops
     from pipeline.packing import BlockCollator
     from pipeline.training import (
-        EvalRecorder,
         LiveLossLog,
+        barrier,
         eval_losses,
+        eval_recorder,
         last_complete_checkpoint,
         load_model,
         runtime_trainer_class,
@@ -258,16 +261,14 @@ def train_stage(
     model = load_model(start_from or model_dir, config)  # after args: ZeRO-3 loads partitioned
     if start_from is None:
         resize_to_tokenizer(config, model, model_dir, tokenizer_dir)
-    model.config.use_cache = (
-        False  # a cache would switch off the per-document mask (and is unused in training)
-    )
+    model.config.use_cache = False  # a cache would switch off the per-document mask
     trainable = ("embed_tokens", "lm_head") if stage == "stage1" else None
     for name, param in model.named_parameters():
         param.requires_grad = trainable is None or any(t in name for t in trainable)
     flops = model_flops_per_token(model.config, config.block_size)
     peak, _ = peak_flops(device_name(), config.peak_tflops)
     throughput = Throughput(flops, peak)
-    recorder = EvalRecorder()
+    recorder = eval_recorder(list(data.eval_sets), initial_file if measure_initial else None, throughput)
     offset = config.stage1_steps if stage == "stage2" else 0
     trainer = runtime_trainer_class()(
         model=model,
@@ -279,12 +280,10 @@ def train_stage(
         throughput=throughput,
     )
     resumed_at = int(last.rsplit("-", 1)[1]) if last else 0
-    started = time.perf_counter()
     trainer.train(resume_from_checkpoint=last)
-    seconds = time.perf_counter() - started
+    summary = throughput.summary()  # training only: the clock restarted after the start-up eval
+    seconds = summary.pop("seconds")
     main = trainer.is_world_process_zero()
-    if measure_initial and main:
-        initial_file.write_text(json.dumps(eval_losses(recorder.metrics, data.eval_sets)))
     final = eval_losses(trainer.evaluate(), data.eval_sets)
     trainer.save_model(str(stage_dir / "final"))
     history = [
@@ -299,13 +298,13 @@ def train_stage(
         * world_size()
         * config.block_size
     )
-    summary = throughput.summary()
     if main:
         (stage_dir / "throughput.json").write_text(
             json.dumps({"tokens": tokens, "seconds": seconds, **summary})
         )
         (stage_dir / "done.json").write_text(json.dumps({"eval": final, "history": history}))
     log.info("%s: eval loss %s; %s", stage, final, summary)
+    barrier()  # the other ranks read done.json and stage_dir/final next
     del trainer, model
     gc.collect()
     from transformers.integrations.deepspeed import unset_hf_deepspeed_config

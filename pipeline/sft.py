@@ -69,7 +69,8 @@ class SFTReport:
     new_token_rows: int
     initial_eval_loss: float
     # Base + adapter on answer tokens of the held-out rows, token-weighted, evaluated by the
-    # Trainer on the training devices; the merged model differs from it by rounding only:
+    # Trainer on the training devices (the base as trained: 4-bit under QLoRA, whose merged model
+    # has the unquantized base). merge_max_abs_logit_diff compares the merge with fp32 base + adapter.
     eval_loss: float
     merge_max_abs_logit_diff: float  # merged model vs base + adapter, on a held-out batch
     steps: int
@@ -101,7 +102,13 @@ def finetune_lora(
         require_module(module, extra="model")
     if config.deepspeed:
         require_module("deepspeed", extra="deepspeed")
-    from pipeline.training import check_attention, check_model_dir, check_paths, setup_distributed
+    from pipeline.training import (
+        check_attention,
+        check_model_dir,
+        check_paths,
+        check_reporter,
+        setup_distributed,
+    )
 
     # Every path before any model or GPU memory is touched (the inputs: load_conversations).
     check_paths(
@@ -109,6 +116,7 @@ def finetune_lora(
     )
     check_model_dir(model_dir)
     check_attention(config.attention, "sft")
+    check_reporter(config)
     setup_distributed()
     import torch
     from transformers import AutoTokenizer
@@ -150,6 +158,7 @@ def finetune_lora(
     train_dir = open_run(output, fingerprint) / "train"
     if is_main_process():  # checkpoints lived in OUTPUT/train before they moved to $KO_CACHE_DIR
         shutil.rmtree(output / "train", ignore_errors=True)
+        (output / "loss.csv").unlink(missing_ok=True)  # grows again from this run's log lines
 
     pad_id = next(i for i in (tokenizer.pad_token_id, tokenizer.unk_token_id, 0) if i is not None)
     trained = train_adapter(
@@ -372,9 +381,9 @@ def train_adapter(
     from pipeline.flops import Throughput, device_name, model_flops_per_token, peak_flops
     from pipeline.sft_data import PadCollator
     from pipeline.training import (
-        EvalRecorder,
         LiveLossLog,
         eval_losses,
+        eval_recorder,
         last_complete_checkpoint,
         runtime_trainer_class,
         training_arguments,
@@ -412,16 +421,17 @@ def train_adapter(
     model, new_rows = load_for_training(config, model_dir, tokenizer, base_tokenizer)
     model = wrap_lora(config, model, new_rows)
     args = args or arguments()
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    total = sum(p.numel() for p in model.parameters())
+    # ds_numel: under ZeRO-3 (GPUs) the parameters are partitioned and their local numel is 0.
+    trainable = sum(getattr(p, "ds_numel", p.numel()) for p in model.parameters() if p.requires_grad)
+    total = sum(getattr(p, "ds_numel", p.numel()) for p in model.parameters())
     log.info(
         "LoRA: %d trainable of %d parameters (%.3f%%)", trainable, total, 100 * trainable / max(total, 1)
     )
     peak, _ = peak_flops(device_name(), config.peak_tflops)
     base_config = model.get_base_model().config
     throughput = Throughput(model_flops_per_token(base_config, config.max_length), peak)
-    recorder = EvalRecorder()
     held_out = {"answers": [{"input_ids": e.input_ids, "labels": e.labels} for e in validation]}
+    recorder = eval_recorder(list(held_out), None if initial_file.is_file() else initial_file, throughput)
     trainer = runtime_trainer_class()(
         model=model,
         args=args,
@@ -434,12 +444,10 @@ def train_adapter(
     resumed_at = int(last.rsplit("-", 1)[1]) if last else 0
     if last:
         log.info("resuming from %s", last)
-    started = time.perf_counter()
     trainer.train(resume_from_checkpoint=last)
-    seconds = time.perf_counter() - started
+    trained = throughput.summary()  # training only: the clock restarted after the start-up eval
+    seconds = trained.pop("seconds")
     main = trainer.is_world_process_zero()
-    if not initial_file.is_file() and main:
-        initial_file.write_text(json.dumps(eval_losses(recorder.metrics, held_out)))
     final = eval_losses(trainer.evaluate(), held_out)["answers"]
     steps = trainer.state.global_step
     history = [{"step": h["step"], "loss": h["loss"]} for h in trainer.state.log_history if "loss" in h]
@@ -468,7 +476,7 @@ def train_adapter(
         **state,
         steps_run=steps - resumed_at,
         seconds=seconds,
-        throughput=throughput.summary(),
+        throughput=trained,
         peak=peak_source,
     )
 

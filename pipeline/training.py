@@ -30,6 +30,18 @@ from pipeline.cli import StageError
 log = logging.getLogger("ko.training")
 ATTENTION = ("sdpa", "flash_attention_2", "eager")
 REPORTERS = ("none", "tensorboard", "dvclive")
+# Params that change how a run is watched or kept, not what it computes: changing them resumes.
+NOT_IN_FINGERPRINT = frozenset(
+    {
+        "report_to",
+        "peak_tflops",
+        "logging_steps",
+        "save_steps",
+        "save_total_limit",
+        "num_proc",
+        "sample_count",
+    }
+)
 
 
 def cache_root() -> Path:
@@ -106,6 +118,14 @@ def check_attention(attention: str, section: str) -> None:
         )
 
 
+def check_reporter(config) -> None:
+    """report_to's package, checked before any work (pip install -e '.[monitor]')."""
+    from pipeline.deps import require_module
+
+    if config.report_to in ("tensorboard", "dvclive"):
+        require_module(config.report_to, extra="monitor")
+
+
 def training_arguments(
     config,
     output_dir: Path,
@@ -126,14 +146,7 @@ def training_arguments(
 
     cuda = torch.cuda.is_available()
     report_to = [] if config.report_to == "none" else [config.report_to]
-    if config.report_to == "tensorboard":
-        from pipeline.deps import require_module
-
-        require_module("tensorboard", extra="monitor")
-    elif config.report_to == "dvclive":
-        from pipeline.deps import require_module
-
-        require_module("dvclive", extra="monitor")
+    check_reporter(config)
     return TrainingArguments(
         output_dir=str(output_dir),
         num_train_epochs=epochs,
@@ -258,20 +271,40 @@ def runtime_trainer_class():
     return RuntimeTrainer
 
 
-class EvalRecorder:
-    """Collects the metrics of every evaluation a Trainer runs (eval_on_start included)."""
+def eval_recorder(names, initial_file: Path | None = None, throughput=None):
+    """A TrainerCallback that keeps the metrics of every evaluation. The one at step 0 (eval_on_start)
+    is the initial loss: written to `initial_file` at once (rank 0), before any checkpoint, so a
+    run killed later and resumed never measures "initial" on a checkpoint. The throughput clock
+    restarts after it, so the start-up evaluation is not counted as training time."""
+    from transformers import TrainerCallback
 
-    def __new__(cls):
-        from transformers import TrainerCallback
+    class Recorder(TrainerCallback):
+        def __init__(self):
+            self.metrics: dict[str, float] = {}
 
-        class _Recorder(TrainerCallback):
-            def __init__(self):
-                self.metrics: dict[str, float] = {}
+        def on_train_begin(self, args, state, control, **kwargs):
+            if throughput is not None:
+                throughput.restart()
 
-            def on_evaluate(self, args, state, control, metrics=None, **kwargs):
-                self.metrics.update(metrics or {})
+        def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            self.metrics.update(metrics or {})
+            if state.global_step == 0 and throughput is not None:
+                throughput.restart()
+            if state.global_step == 0 and initial_file is not None and state.is_world_process_zero:
+                losses = eval_losses(self.metrics, names)
+                if len(losses) == len(names):  # every named set evaluated (one evaluate call each)
+                    initial_file.parent.mkdir(parents=True, exist_ok=True)
+                    initial_file.write_text(json.dumps(losses))
 
-        return _Recorder()
+    return Recorder()
+
+
+def barrier() -> None:
+    """Wait for every rank (rank 0 writes a stage's record and weights; the others then read them)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
 
 
 def eval_losses(metrics: dict, names) -> dict[str, float]:
@@ -293,7 +326,8 @@ def checkpoint_root(output: Path) -> Path:
 def run_fingerprint(config, model_dir: Path, data_key: str) -> str:
     """What a resumable run depends on: its params section, the DeepSpeed config's contents, its
     data (a key) and the model it starts from. The world size is checked apart (open_run)."""
-    digest = hashlib.sha256(json.dumps(asdict(config), sort_keys=True).encode())
+    settings = {k: v for k, v in asdict(config).items() if k not in NOT_IN_FINGERPRINT}
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True).encode())
     digest.update(data_key.encode())
     if config.deepspeed:
         digest.update(Path(config.deepspeed).read_bytes())

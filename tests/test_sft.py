@@ -146,10 +146,12 @@ def test_killed_packed_run_resumes_from_its_checkpoint(extended_model, demo_base
     os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     assert not (out / "metrics.json").exists()
+    # The initial loss was recorded at step 0, before any checkpoint: the resumed run keeps it.
+    initial = json.loads((checkpoint_root(out) / "train" / "initial.json").read_text())["answers"]
     metrics, log = run_sft(extended_model, demo_base, out, *packed)
     assert "resuming from" in log and "checkpoint-" in log
     assert metrics["steps"] == 16 and metrics["train_rows"] < metrics["train_examples"]  # packed
-    assert metrics["eval_loss"] < metrics["initial_eval_loss"]
+    assert metrics["eval_loss"] < metrics["initial_eval_loss"] == round(initial, 5)
     again, _ = run_sft(extended_model, demo_base, out, *packed)  # finished: trains nothing
     assert again["steps"] == 16 and again["eval_loss"] == metrics["eval_loss"]
     assert again["train_tokens_per_s"] == metrics["train_tokens_per_s"] > 0  # as measured, not 0
