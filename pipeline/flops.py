@@ -104,7 +104,11 @@ class Throughput:
     def mfu_of(self, tokens_per_s: float) -> dict:
         if self.peak is None:
             return {}
-        return {"mfu": round(tokens_per_s * self.flops_per_token / self.peak, 4)}
+        # The peak beside the MFU, so a log line says what it is a share of.
+        return {
+            "mfu": round(tokens_per_s * self.flops_per_token / self.peak, 4),
+            "peak_tflops": self.peak / 1e12,
+        }
 
     def summary(self) -> dict:
         """Since the clock (re)started: tokens/s per device, MFU where the peak is known, and the seconds."""

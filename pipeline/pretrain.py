@@ -266,7 +266,8 @@ def train_stage(
     for name, param in model.named_parameters():
         param.requires_grad = trainable is None or any(t in name for t in trainable)
     flops = model_flops_per_token(model.config, config.block_size)
-    peak, _ = peak_flops(device_name(), config.peak_tflops)
+    peak, peak_source = peak_flops(device_name(), config.peak_tflops)
+    log.info("%s: %.3g model FLOPs per token; MFU against %s", stage, flops, peak_source)
     throughput = Throughput(flops, peak)
     recorder = eval_recorder(list(data.eval_sets), initial_file if measure_initial else None, throughput)
     offset = config.stage1_steps if stage == "stage2" else 0
