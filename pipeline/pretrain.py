@@ -252,6 +252,10 @@ def train_stage(
 
     initial_file = stage_dir / "initial.json"
     last = last_complete_checkpoint(stage_dir)
+    if last and int(last.rsplit("-", 1)[1]) >= steps:
+        # Killed after its last step, before its record: resumed, the Trainer would train a step
+        # more (a max_steps run that ends mid-epoch), so evaluate and save that checkpoint instead.
+        return finish_from_checkpoint(config, stage, Path(last), data, stage_dir)
     measure_initial = stage == first_stage(config) and not initial_file.is_file()
     if last and measure_initial:
         log.warning("%s: no initial loss was recorded before %s; measuring it there", stage, last)
@@ -311,6 +315,40 @@ def train_stage(
     from transformers.integrations.deepspeed import unset_hf_deepspeed_config
 
     unset_hf_deepspeed_config()  # the next stage's TrainingArguments set their own
+
+
+def finish_from_checkpoint(config: PretrainConfig, stage: str, last: Path, data, stage_dir: Path) -> None:
+    """A stage's record from its final checkpoint's weights (saved whole: model.safetensors), evaluated
+    on the training devices without DeepSpeed (ZeRO-2 cannot start for evaluation alone)."""
+    import dataclasses
+
+    from pipeline.packing import BlockCollator
+    from pipeline.training import barrier, eval_losses, load_model, runtime_trainer_class, training_arguments
+
+    plain = dataclasses.replace(config, deepspeed="")
+    args = training_arguments(plain, stage_dir / "finish", max_steps=1, learning_rate=0.0)
+    model = load_model(last, plain)
+    model.config.use_cache = False
+    trainer = runtime_trainer_class()(
+        model=model,
+        args=args,
+        eval_dataset=data.eval_sets,
+        data_collator=BlockCollator(data.bos_id, config.document_attention == "within"),
+    )
+    final = eval_losses(trainer.evaluate(), data.eval_sets)
+    trainer.save_model(str(stage_dir / "final"))
+    state = json.loads((last / "trainer_state.json").read_text())
+    history = [
+        {"stage": stage, "step": h["step"], "loss": h["loss"]} for h in state["log_history"] if "loss" in h
+    ]
+    if trainer.is_world_process_zero():
+        # The killed run's timing was lost with it: this run trained nothing.
+        (stage_dir / "throughput.json").write_text(json.dumps({"tokens": 0, "seconds": 0.0}))
+        (stage_dir / "done.json").write_text(json.dumps({"eval": final, "history": history}))
+    log.info("%s: finished from %s; eval loss %s", stage, last, final)
+    barrier()
+    del trainer, model
+    gc.collect()
 
 
 def first_stage(config: PretrainConfig) -> str:

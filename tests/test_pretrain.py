@@ -136,3 +136,21 @@ def test_changed_params_start_over_instead_of_resuming(stage_inputs, tmp_path):
         stage_inputs, out, "--set", "pretrain.stage2_steps=0", "--set", "pretrain.stage1_learning_rate=0.01"
     )
     assert changed["stage1_eval_loss"] != first["stage1_eval_loss"]
+
+
+def test_a_run_killed_after_its_last_checkpoint_finishes_without_another_step(stage_inputs, tmp_path):
+    """Killed between stage 2's last checkpoint and its record: the relaunch evaluates and saves that
+    checkpoint (resumed, the Trainer would train an 11th step of 10)."""
+    import shutil
+
+    from pipeline.training import checkpoint_root
+
+    out = tmp_path / "out"
+    first = run_pretrain(stage_inputs, out)
+    stage2 = checkpoint_root(out) / "stage2"
+    (stage2 / "done.json").unlink()  # what a kill during the final evaluation or save leaves
+    shutil.rmtree(stage2 / "final")
+    again = run_pretrain(stage_inputs, out)
+    assert sorted(p.name for p in stage2.glob("checkpoint-*")) == ["checkpoint-10", "checkpoint-8"]
+    for key in ("stage1_eval_loss", "stage2_eval_loss", "bits_per_char"):
+        assert again[key] == pytest.approx(first[key], rel=1e-5), key
