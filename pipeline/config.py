@@ -113,6 +113,19 @@ class BaseConfig:
         )
 
 
+def check_runtime_settings(config) -> None:
+    """The training-runtime keys pretrain and sft share (pipeline/training.py)."""
+    s = config.SECTION
+    require(
+        config.save_total_limit >= 0,
+        f"{s}.save_total_limit = {config.save_total_limit}: 0 (keep all) or more",
+    )
+    require(
+        config.peak_tflops >= 0,
+        f"{s}.peak_tflops = {config.peak_tflops}: 0 (by device name) or a TFLOP/s figure",
+    )
+
+
 @dataclass(frozen=True)
 class PretrainConfig:
     """params.yaml `pretrain`: continued pretraining of the resized model on the corpus."""
@@ -191,14 +204,7 @@ class PretrainConfig:
             "pad_to_multiple_of",
         ):
             require(getattr(self, name) > 0, f"{s}.{name} = {getattr(self, name)}: must be positive")
-        require(
-            self.save_total_limit >= 0,
-            f"{s}.save_total_limit = {self.save_total_limit}: 0 (keep all) or more",
-        )
-        require(
-            self.peak_tflops >= 0,
-            f"{s}.peak_tflops = {self.peak_tflops}: 0 (by device name) or a TFLOP/s figure",
-        )
+        check_runtime_settings(self)
         require(self.stage1_steps >= 0 and self.stage2_steps >= 0, f"{s}: stage steps must be >= 0")
         require(self.stage1_steps + self.stage2_steps > 0, f"{s}.stage1_steps and stage2_steps are both 0")
         require(
@@ -343,14 +349,7 @@ class SFTConfig:
             "sample_max_new_tokens",
         ):
             require(getattr(self, name) > 0, f"{s}.{name} = {getattr(self, name)}: must be positive")
-        require(
-            self.save_total_limit >= 0,
-            f"{s}.save_total_limit = {self.save_total_limit}: 0 (keep all) or more",
-        )
-        require(
-            self.peak_tflops >= 0,
-            f"{s}.peak_tflops = {self.peak_tflops}: 0 (by device name) or a TFLOP/s figure",
-        )
+        check_runtime_settings(self)
         require(self.max_length >= 16, f"{s}.max_length = {self.max_length}: at least 16 tokens")
         require(all(w >= 0 for w in self.weights), f"{s}.weights = {list(self.weights)}: must be >= 0")
         require(

@@ -390,7 +390,7 @@ def train_adapter(
     )
 
     done = train_dir / "done.json"
-    _, peak_source = peak_flops(device_name(), config.peak_tflops)
+    peak, peak_source = peak_flops(device_name(), config.peak_tflops)
     if done.is_file() and (output / "adapter" / ADAPTER_CONFIG).is_file():
         # Finished earlier. Not resumed: the Trainer, resumed at the last step of a max_steps run
         # that ends mid-epoch, trains one step more.
@@ -427,7 +427,6 @@ def train_adapter(
     log.info(
         "LoRA: %d trainable of %d parameters (%.3f%%)", trainable, total, 100 * trainable / max(total, 1)
     )
-    peak, _ = peak_flops(device_name(), config.peak_tflops)
     base_config = model.get_base_model().config
     throughput = Throughput(model_flops_per_token(base_config, config.max_length), peak)
     held_out = {"answers": [{"input_ids": e.input_ids, "labels": e.labels} for e in validation]}

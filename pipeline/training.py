@@ -21,15 +21,12 @@ import logging
 import os
 import shutil
 import socket
-import time
 from dataclasses import asdict
 from pathlib import Path
 
 from pipeline.cli import StageError
 
 log = logging.getLogger("ko.training")
-ATTENTION = ("sdpa", "flash_attention_2", "eager")
-REPORTERS = ("none", "tensorboard", "dvclive")
 # Params that change how a run is watched or kept, not what it computes: changing them resumes.
 NOT_IN_FINGERPRINT = frozenset(
     {
@@ -462,7 +459,3 @@ class LiveLossLog:
                     )
 
         return _Live()
-
-
-def elapsed(start: float) -> float:
-    return round(time.perf_counter() - start, 1)
