@@ -1,11 +1,14 @@
 """ko-clean: raw Korean text in; normalized, quality-filtered, deduplicated, PII-free text out.
 
-Stages, each a datatrove executor (per-task resume; a Slurm or Ray executor runs the same steps):
-  1. read -> normalize -> boilerplate -> PII -> quality filters -> shard + text hashes
-  2. exact duplicates: one task over the hashes
+Stages, each run by a datatrove executor (clean.executor: local processes, Ray or Slurm; the same
+steps everywhere, and a killed run skips the tasks it finished):
+  1. read -> normalize -> boilerplate -> PII -> quality filters -> shard + sorted text-hash runs
+  2. exact duplicates: one task per hash bucket (data_prep/exact_dedup.py)
   3. drop exact duplicates -> shard -> MinHash signatures (character n-grams)
   4-5. datatrove MinHash buckets and clusters
   6. drop near-duplicates (one kept per cluster) -> OUTPUT/clean/*.jsonl.gz
+
+Inputs, OUTPUT and clean.work_dir may be local paths or fsspec URLs (s3://, gs://, hf://).
 
 OUTPUT/dropped/*.jsonl.gz holds every dropped document with its reason, OUTPUT/quarantine/
 every unreadable record with file, line and error; the report always satisfies
@@ -17,13 +20,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
+import tempfile
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from data_prep.config import CleanConfig
+from data_prep.storage import file_size, file_stamp, folder, is_url, join, read_json, remove_tree
 
 log = logging.getLogger("ko.clean")
 
@@ -59,36 +63,109 @@ class CleanError(RuntimeError):
     """The inputs cannot be cleaned as given (nothing to read, a broken accounting)."""
 
 
-def _fingerprint(config: CleanConfig, files: list[Path]) -> str:
-    h = hashlib.sha256(json.dumps(asdict(config), sort_keys=True, default=list).encode())
+# Params that say where and how fast the tasks run, not what they produce: a killed local run
+# may resume on Ray or Slurm.
+NOT_IN_FINGERPRINT = ("executor", "ray", "slurm", "workers", "work_dir")
+
+
+def _fingerprint(config: CleanConfig, files: list[Path | str]) -> str:
+    settings = {k: v for k, v in asdict(config).items() if k not in NOT_IN_FINGERPRINT}
+    h = hashlib.sha256(json.dumps(settings, sort_keys=True, default=list).encode())
     for path in files:
-        stat = path.stat()
-        h.update(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        h.update(f"{file_stamp(path)}\n".encode())
     return h.hexdigest()
 
 
-def _prepare_output(output: Path, fingerprint: str) -> Path:
+def work_folder(config: CleanConfig, output: Path | str) -> str:
+    """OUTPUT/.work, or a folder of its own under clean.work_dir (one per output)."""
+    if not config.work_dir:
+        return join(output, WORK_DIR)
+    name = str(output) if is_url(output) else str(Path(output).resolve())
+    return join(config.work_dir, "ko-clean-" + hashlib.sha256(name.encode()).hexdigest()[:12])
+
+
+def open_work(config: CleanConfig, files: list[Path | str], output: Path | str) -> str:
     """Resume a killed run with the same inputs and params; otherwise start from empty."""
-    work = output / WORK_DIR
-    stamp = work / "fingerprint"
-    if not (stamp.exists() and stamp.read_text() == fingerprint):
-        for name in (CLEAN_DIR, DROPPED_DIR, QUARANTINE_DIR, WORK_DIR):
-            shutil.rmtree(output / name, ignore_errors=True)
-        work.mkdir(parents=True)
-        stamp.write_text(fingerprint)
+    work = work_folder(config, output)
+    fingerprint = _fingerprint(config, files)
+    where = folder(work)
+    if not (where.exists("fingerprint") and where.read_text("fingerprint") == fingerprint):
+        for name in (CLEAN_DIR, DROPPED_DIR, QUARANTINE_DIR):
+            remove_tree(join(output, name))
+        remove_tree(work)
+        with folder(work).open("fingerprint", "wt") as f:
+            f.write(fingerprint)
+    else:
+        log.info("resuming the run in %s: finished tasks are skipped", work)
     return work
 
 
-def _sum_counts(folder: Path) -> Counter[str]:
+def _sum_counts(counts: str) -> Counter[str]:
+    where = folder(counts)
     total: Counter[str] = Counter()
-    for path in sorted(folder.glob("*.json")):
-        total.update(json.loads(path.read_text()))
+    for name in where.list_files(glob_pattern="*.json") if where.exists("") else []:
+        total.update(read_json(where, name))
     return total
 
 
-def clean_corpus(config: CleanConfig, inputs: list[str], output: Path) -> CleanReport:
-    """Clean the documents in `inputs` (files, directories, globs) into `output`."""
-    from datatrove.executor import LocalPipelineExecutor
+def collect_inputs(inputs: list[str]) -> tuple[list[Path | str], list[Path | str], dict]:
+    """(files, ignored files, in-place sources by file) behind the --input paths and URLs."""
+    from data_prep.readers import InputError, find_input_files
+    from data_prep.sources import read_manifest
+
+    try:
+        files, ignored = find_input_files(inputs)
+    except InputError as exc:
+        raise CleanError(str(exc)) from exc
+    # The corpus stage's in-place sources: read where they are, named by source (stable ids).
+    names: dict[str, tuple[str, str, str]] = {}
+    for item in inputs:
+        in_place = read_manifest(Path(item)) if not is_url(item) and Path(item).is_dir() else []
+        for path, name, text_field, text_unit in in_place:
+            if not path.is_file():
+                raise CleanError(f"{item}: in-place source file {path} is gone; re-run the corpus stage")
+            files.append(path)
+            names[str(path)] = (name, text_field, text_unit)
+    if not files:
+        raise CleanError(f"no input files under {inputs}")
+    return files, ignored, names
+
+
+def warn_unshared(files: list[Path | str], config: CleanConfig, names: dict) -> None:
+    """With fewer files than tasks, say which files the tasks cannot share cheaply."""
+    from data_prep.readers import source_name
+
+    if len(files) >= config.tasks:
+        return
+    readers = [(f, _reader(f, config, names)) for f in files]
+
+    def listed(paths: list) -> str:
+        return ", ".join(source_name(f) for f in paths[:3]) + (" ..." if len(paths) > 3 else "")
+
+    whole = [f for f, r in readers if not r.splittable]
+    if whole:
+        log.warning(
+            "%d input file(s) for %d tasks, and %s cannot be shared between tasks (JSONL and "
+            "one-document-per-line text can): the first stage (normalize, PII, filters) runs those "
+            "in one task each; split them into at least %d files",
+            len(files),
+            config.tasks,
+            listed(whole),
+            config.tasks,
+        )
+    packed = [f for f, r in readers if r.splittable and r.compression]
+    if packed:
+        log.warning(
+            "%s: a compressed file cannot be entered in the middle, so each of the tasks sharing it "
+            "decompresses all of it and keeps every k-th line; shard it into at least %d files (or "
+            "give it uncompressed: those are split by byte range)",
+            listed(packed),
+            config.tasks,
+        )
+
+
+def build_stages(config: CleanConfig, files: list, names: dict, output: Path | str, work: str) -> list:
+    """The datatrove pipelines of the clean stage, in order (see the module docstring)."""
     from datatrove.pipeline.dedup.minhash import (
         MinhashConfig,
         MinhashDedupBuckets,
@@ -98,52 +175,13 @@ def clean_corpus(config: CleanConfig, inputs: list[str], output: Path) -> CleanR
     from datatrove.utils.hashing import HashConfig
     from datatrove.utils.text import TextNormConfig
 
-    from data_prep import steps
-    from data_prep.readers import InputError, find_input_files, source_name
-    from data_prep.sources import read_manifest
+    from data_prep import exact_dedup, steps
+    from data_prep.executors import Stage
 
-    started = time.perf_counter()
-    try:
-        files, ignored = find_input_files(inputs)
-    except InputError as exc:
-        raise CleanError(str(exc)) from exc
-    # The corpus stage's in-place sources: read where they are, named by source (stable ids).
-    names: dict[str, tuple[str, str, str]] = {}
-    for item in inputs:
-        for path, name, text_field, text_unit in read_manifest(Path(item)) if Path(item).is_dir() else []:
-            if not path.is_file():
-                raise CleanError(f"{item}: in-place source file {path} is gone; re-run the corpus stage")
-            files.append(path)
-            names[str(path)] = (name, text_field, text_unit)
-    if not files:
-        raise CleanError(f"no input files under {inputs}")
-    output.mkdir(parents=True, exist_ok=True)
-    work = _prepare_output(output, _fingerprint(config, files))
-    counts_dir, logs = work / "counts", work / "logs"
-    dropped_dir = output / DROPPED_DIR
-    tasks, workers = config.tasks, config.workers or None
-    whole = [f for f in files if not _reader(f, config, names).splittable] if len(files) < tasks else []
-    if whole:
-        log.warning(
-            "%d input file(s) for %d tasks, and %s cannot be shared between tasks (JSONL and "
-            "one-document-per-line text can): the first stage (normalize, PII, filters) runs those "
-            "in one task each; split them into at least %d files",
-            len(files),
-            tasks,
-            ", ".join(source_name(f) for f in whole[:3]) + (" ..." if len(whole) > 3 else ""),
-            tasks,
-        )
-
-    def executor(name: str, pipeline: list, n_tasks: int, depends=None) -> LocalPipelineExecutor:
-        return LocalPipelineExecutor(
-            pipeline=pipeline,
-            tasks=n_tasks,
-            workers=min(workers or n_tasks, n_tasks),
-            logging_dir=str(logs / name),
-            depends=depends,
-            start_method="spawn",
-        )
-
+    tasks = config.tasks
+    counts, dropped = join(work, "counts"), join(output, DROPPED_DIR)
+    folders = ("prepared", "hashes", "remove", "deduped", "signatures", "buckets", "clusters")
+    s = {k: join(work, k) for k in folders}
     minhash = MinhashConfig(
         n_grams=config.shingle_chars,
         num_buckets=config.num_bands,
@@ -153,28 +191,20 @@ def clean_corpus(config: CleanConfig, inputs: list[str], output: Path) -> CleanR
         norm_config=TextNormConfig(norm_unicode_diacritics=False, norm_numbers=False),
         hash_config=HashConfig(precision=64),
     )
-    s = {k: str(work / k) for k in ("prepared", "deduped", "signatures", "buckets", "clusters")}
-
-    stage1 = executor(
-        "1-filter",
-        [
-            steps.ReadInputs(
-                [str(f) for f in files], config, str(output / QUARANTINE_DIR), str(counts_dir), names
-            ),
-            steps.CleanDocuments(config, str(dropped_dir), str(counts_dir)),
-            steps.WriteShard(s["prepared"], hashes=config.exact_dedup),
-        ],
-        tasks,
-    )
-    last = stage1
+    read = steps.ReadInputs([str(f) for f in files], config, join(output, QUARANTINE_DIR), counts, names)
+    first = [read, steps.CleanDocuments(config, dropped, counts), steps.WriteShard(s["prepared"])]
     if config.exact_dedup:
-        last = executor("2-exact", [steps.FindExactDuplicates(s["prepared"], tasks)], 1, depends=last)
-    stage3: list = [steps.ReadShard(s["prepared"])]
+        first.append(exact_dedup.HashDocuments(s["hashes"], tasks))
+    stages = [Stage("1-filter", first, tasks)]
+    third: list = [steps.ReadShard(s["prepared"])]
     if config.exact_dedup:
-        stage3.append(steps.DropExactDuplicates(s["prepared"], str(dropped_dir), str(counts_dir)))
-    stage3.append(steps.WriteShard(s["deduped"]))
+        find = exact_dedup.FindExactDuplicates(s["hashes"], s["remove"], tasks)
+        stages.append(Stage("2-exact", [find], tasks))
+        third.append(exact_dedup.DropExactDuplicates(s["remove"], dropped, counts))
+    third.append(steps.WriteShard(s["deduped"]))
+    last: list = [steps.ReadShard(s["deduped"])]
     if config.near_dedup:
-        stage3.append(
+        third.append(
             steps.KoreanMinhashSignature(
                 s["signatures"],
                 config=minhash,
@@ -182,32 +212,39 @@ def clean_corpus(config: CleanConfig, inputs: list[str], output: Path) -> CleanR
                 min_shingles=config.min_shingles,
             )
         )
-    last = executor("3-signatures", stage3, tasks, depends=last)
-    stage6: list = [steps.ReadShard(s["deduped"])]
+        audit = steps.AuditWriter(dropped, "near-", "near_duplicate", counts, "near")
+        last.append(MinhashDedupFilter(s["clusters"], exclusion_writer=audit))
+    stages.append(Stage("3-signatures", third, tasks))
     if config.near_dedup:
-        last = executor(
-            "4-buckets",
-            [MinhashDedupBuckets(s["signatures"], s["buckets"], config=minhash)],
-            config.num_bands,
-            depends=last,
-        )
-        last = executor(
-            "5-clusters", [MinhashDedupCluster(s["buckets"], s["clusters"], config=minhash)], 1, depends=last
-        )
-        audit = steps.AuditWriter(str(dropped_dir), "near-", "near_duplicate", str(counts_dir), "near")
-        stage6.append(MinhashDedupFilter(s["clusters"], exclusion_writer=audit))
-    stage6.append(steps.WriteClean(str(output / CLEAN_DIR), str(counts_dir)))
-    executor("6-write", stage6, tasks, depends=last).run()
+        buckets = MinhashDedupBuckets(s["signatures"], s["buckets"], config=minhash)
+        stages.append(Stage("4-buckets", [buckets], config.num_bands))
+        clusters = MinhashDedupCluster(s["buckets"], s["clusters"], config=minhash)
+        stages.append(Stage("5-clusters", [clusters], 1))
+    last.append(steps.WriteClean(join(output, CLEAN_DIR), counts))
+    stages.append(Stage("6-write", last, tasks))
+    return stages
 
-    counts = _sum_counts(counts_dir)
-    seconds = time.perf_counter() - started
-    report = _report(config, counts, files, seconds)
+
+def clean_corpus(config: CleanConfig, inputs: list[str], output: Path | str) -> CleanReport:
+    """Clean the documents in `inputs` (files, directories, globs, URLs) into `output` (a path or URL)."""
+    from data_prep.executors import ExecutorError, run_stages
+    from data_prep.readers import source_name
+
+    started = time.perf_counter()
+    files, ignored, names = collect_inputs(inputs)
+    work = open_work(config, files, output)
+    warn_unshared(files, config, names)
+    try:
+        run_stages(build_stages(config, files, names, output, work), config, join(work, "logs"))
+    except ExecutorError as exc:
+        raise CleanError(str(exc)) from exc
+    report = _report(config, _sum_counts(join(work, "counts")), files, time.perf_counter() - started)
     report.ignored_files = [source_name(p) for p in ignored]
-    shutil.rmtree(work)
+    remove_tree(work)
     return report
 
 
-def _reader(path: Path, config: CleanConfig, names: dict):
+def _reader(path: Path | str, config: CleanConfig, names: dict):
     from data_prep.readers import FileReader
     from data_prep.steps import source_config
 
@@ -215,7 +252,7 @@ def _reader(path: Path, config: CleanConfig, names: dict):
     return FileReader(path, source_config(config, text_field, text_unit), name=label)
 
 
-def _report(config: CleanConfig, counts: Counter[str], files: list[Path], seconds: float) -> CleanReport:
+def _report(config: CleanConfig, counts: Counter[str], files: list, seconds: float) -> CleanReport:
     by_reason = {k.split(".", 1)[1]: v for k, v in sorted(counts.items()) if k.startswith("dropped.")}
     read = counts["read"] + counts["quarantined"]
     dropped = sum(by_reason.values())
@@ -228,7 +265,7 @@ def _report(config: CleanConfig, counts: Counter[str], files: list[Path], second
     exact = by_reason.get("exact_duplicate", 0)
     near = by_reason.get("near_duplicate", 0)
     into_dedup = counts["passed"]
-    input_bytes = sum(f.stat().st_size for f in files)
+    input_bytes = sum(map(file_size, files))
     return CleanReport(
         read=read,
         kept=kept,
@@ -257,13 +294,24 @@ def main(argv: list[str] | None = None) -> int:
     parser = stage_parser("clean", __doc__, CleanConfig, output_default="data/clean", inputs=True)
 
     def body(args, params):
-        output = Path(args.output)
+        output = args.output if is_url(args.output) else Path(args.output)
         try:
             report = clean_corpus(params.clean, args.input, output)
         except CleanError as exc:
             raise StageError(str(exc)) from exc
-        write_resolved(output, "clean", params, "clean", {"input": args.input, "output": str(output)})
-        write_metrics(Path(args.metrics or output / "metrics.json"), asdict(report))
+        run = {"input": args.input, "output": str(output)}
+        metrics = args.metrics or join(output, "metrics.json")
+        if not is_url(output):
+            write_resolved(output, "clean", params, "clean", run)
+        else:  # written here, then copied next to the outputs
+            with tempfile.TemporaryDirectory() as tmp:
+                resolved = write_resolved(Path(tmp), "clean", params, "clean", run)
+                folder(output).put_file(str(resolved), resolved.name)
+        if is_url(metrics):
+            with folder(metrics.rsplit("/", 1)[0]).open(metrics.rsplit("/", 1)[1], "wt") as f:
+                f.write(json.dumps(asdict(report), indent=2, ensure_ascii=False) + "\n")
+        else:
+            write_metrics(Path(metrics), asdict(report))
         print(
             f"read {report.read}: kept {report.kept}, dropped {report.dropped}, "
             f"quarantined {report.quarantined} "

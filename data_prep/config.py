@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from pipeline.params import require
@@ -35,6 +35,48 @@ class CorpusConfig:
         require(len(self.sources) > 0, f"{s}.sources is empty: name at least one source of Korean text")
         check_source_names(self.sources, f"{s}.sources")
         require(self.shard_documents > 0, f"{s}.shard_documents = {self.shard_documents}: must be positive")
+
+
+@dataclass(frozen=True)
+class RayConfig:
+    """params.yaml `clean.ray`: datatrove's RayPipelineExecutor (clean.executor: ray)."""
+
+    # Cluster to join: "auto" (a running `ray start` cluster on this machine or RAY_ADDRESS),
+    # "ray://host:10001", or "local" (start a private cluster on this machine for the run).
+    address: str = "auto"
+    # CPUs and memory Ray reserves for each task; tasks beyond the free CPUs wait.
+    cpus_per_task: int = 1
+    mem_per_cpu_gb: float = 2.0
+
+    def __post_init__(self):
+        s = "clean.ray"
+        require(self.cpus_per_task > 0, f"{s}.cpus_per_task = {self.cpus_per_task}: must be positive")
+        require(self.mem_per_cpu_gb > 0, f"{s}.mem_per_cpu_gb = {self.mem_per_cpu_gb}: must be positive")
+
+
+@dataclass(frozen=True)
+class SlurmConfig:
+    """params.yaml `clean.slurm`: datatrove's SlurmPipelineExecutor (clean.executor: slurm)."""
+
+    partition: str = ""
+    # Time limit of each job, as sbatch reads it (HH:MM:SS or D-HH:MM:SS).
+    time: str = "24:00:00"
+    cpus_per_task: int = 1
+    mem_per_cpu_gb: int = 2
+    # Extra #SBATCH lines, e.g. {account: myproject, constraint: cpu}.
+    sbatch_args: dict[str, str | int] = field(default_factory=dict)
+    # The environment each job activates: a venv's activate script, or a conda env name.
+    venv_path: str = ""
+    condaenv: str = ""
+    # Seconds between squeue polls while ko-clean waits for its last job.
+    poll_seconds: float = 30.0
+
+    def __post_init__(self):
+        s = "clean.slurm"
+        require(self.cpus_per_task > 0, f"{s}.cpus_per_task = {self.cpus_per_task}: must be positive")
+        require(self.mem_per_cpu_gb > 0, f"{s}.mem_per_cpu_gb = {self.mem_per_cpu_gb}: must be positive")
+        require(not (self.venv_path and self.condaenv), f"{s}: set venv_path or condaenv, not both")
+        require(self.poll_seconds > 0, f"{s}.poll_seconds = {self.poll_seconds}: must be positive")
 
 
 TOP_NGRAM_SIZES = (2, 3, 4)
@@ -131,12 +173,22 @@ class CleanConfig:
     seed: int = 1
 
     # --- execution (datatrove executors)
+    # Where the tasks run: this machine's processes, a Ray cluster or Slurm jobs. The same steps
+    # and the same outputs on each; Ray and Slurm need every folder (inputs, output, work_dir)
+    # on storage all nodes see: a shared file system or a URL (s3://, gs://, hf://).
+    executor: Literal["local", "ray", "slurm"] = "local"
+    ray: RayConfig = RayConfig()
+    slurm: SlurmConfig = SlurmConfig()
     # Shards of the input; fixed so that output does not depend on the machine. Files are
     # dealt to tasks in sorted order; with fewer files than tasks, the lines of JSONL and
     # one-document-per-line files are dealt among the tasks (other formats: one task per file).
+    # Also the hash buckets of exact dedup: more tasks, less memory per task.
     tasks: int = 4
-    # Processes running tasks at once (0: one per CPU core).
+    # Tasks running at once (0: one per CPU core locally; all of them on Ray and Slurm).
     workers: int = 2
+    # Intermediate shards, hashes and datatrove's task logs (which let a killed run resume):
+    # "" keeps them in OUTPUT/.work; a local path or URL puts them elsewhere (removed when done).
+    work_dir: str = ""
 
     def __post_init__(self):
         s = self.SECTION

@@ -74,14 +74,45 @@ def is_data_file(path: Path) -> bool:
     return name.endswith(DATA_SUFFIXES) and not path.name.startswith(".")
 
 
-def find_input_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path]]:
+def _find_remote(url: str) -> tuple[set[str], set[str]]:
+    """find_input_files for one fsspec URL (file, directory or glob): full URLs."""
+    from fsspec.core import url_to_fs
+
+    fs, inner = url_to_fs(url)
+    if any(ch in inner for ch in "*?["):
+        matches = fs.glob(inner)
+        if not matches:
+            raise InputError(f"{url}: the pattern matches nothing")
+    elif fs.isdir(inner):
+        matches = [inner]
+    elif fs.isfile(inner):
+        return {url}, set()
+    else:
+        raise InputError(f"{url}: no such file or directory")
+    found, ignored = set(), set()
+    for match in matches:
+        names = fs.find(match) if fs.isdir(match) else [match]
+        for name in names:
+            if not name.rsplit("/", 1)[-1].startswith("."):
+                (found if is_data_file(Path(name)) else ignored).add(fs.unstrip_protocol(name))
+    return found, ignored
+
+
+def find_input_files(paths: Iterable[str | Path]) -> tuple[list[Path | str], list[Path | str]]:
     """(files to read, files ignored). Files named directly are read whatever their name;
     directories (recursively) and globs contribute files with a data suffix (DATA_SUFFIXES,
-    optionally .gz/.zst/.bz2/.xz); the others are returned as ignored, for the report."""
-    found: set[Path] = set()
-    ignored: set[Path] = set()
+    optionally .gz/.zst/.bz2/.xz); the others are returned as ignored, for the report.
+    An fsspec URL (s3://bucket/dir, gs://.../*.jsonl.gz) is listed through its file system and
+    stays a string; local files are Paths."""
+    found: set = set()
+    ignored: set = set()
     for item in paths:
         item = str(item)
+        if "://" in item:
+            more, skipped = _find_remote(item)
+            found |= more
+            ignored |= skipped
+            continue
         if any(ch in item for ch in "*?["):
             matches = [Path(p) for p in glob.glob(item, recursive=True)]
             if not matches:
@@ -98,12 +129,19 @@ def find_input_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[Path
                 found.add(path)
             else:
                 raise InputError(f"{path}: no such file or directory")
-    ordered = sorted(found, key=lambda p: p.as_posix())
-    return ordered, sorted(ignored - found, key=lambda p: p.as_posix())
+    ordered = sorted(found, key=_sort_key)
+    return ordered, sorted(ignored - found, key=_sort_key)
 
 
-def source_name(path: Path) -> str:
-    """The path as ids name it: relative to the working directory when under it."""
+def _sort_key(path: Path | str) -> str:
+    return path if isinstance(path, str) else path.as_posix()
+
+
+def source_name(path: Path | str) -> str:
+    """The path as ids name it: relative to the working directory when under it (a URL as is)."""
+    if isinstance(path, str) and "://" in path:
+        return path
+    path = Path(path)
     try:
         return path.resolve().relative_to(Path.cwd().resolve()).as_posix()
     except ValueError:
@@ -189,6 +227,36 @@ class _Lines:
             self.error = f"truncated or corrupt archive after line {self.line}: {exc}"
 
 
+class _RangeLines(_Lines):
+    """The lines that start in [start, end) of a seekable, uncompressed file; line numbers unknown.
+
+    A line belongs to the range its first byte is in, so ranges cut at any byte give every line
+    to exactly one part.
+    """
+
+    def __init__(self, stream: IO[bytes], start: int, end: int):
+        super().__init__(stream)
+        self.start, self.end = start, end
+
+    def __iter__(self) -> Iterator[tuple[int | None, int, bytes]]:
+        stream = self.stream
+        offset = self.start
+        if offset > 0:
+            stream.seek(offset - 1)
+            if stream.read(1) != b"\n":  # inside a line that the previous range owns
+                offset += len(stream.readline())
+        else:
+            stream.seek(0)
+        while offset < self.end:
+            raw = stream.readline()
+            if not raw:
+                break
+            self.line += 1
+            yield None, offset, raw
+            offset += len(raw)
+        self.offset = offset
+
+
 def _choose_encoding(sample: bytes, config: CleanConfig) -> str:
     """utf-8, or cp949 for a legacy Korean file ("auto": only when the sample is not UTF-8)."""
     if config.encoding != "auto":
@@ -212,11 +280,14 @@ def _raw_text(raw: bytes) -> str:
 class FileReader:
     """Reads one input file into Records and Quarantined entries, in file order.
 
-    part/parts: several tasks share one file. In JSONL and one-document-per-line text, part k
-    takes the lines whose number is k modulo parts (every part still reads the raw lines, which
-    costs little beside the filters; ids keep their line numbers). Other formats cannot be cut
-    at any line: part 0 reads the whole file and the other parts nothing. File-level problems
-    (unreadable, binary, truncated) are reported by part 0 alone.
+    part/parts: several tasks share one file (JSONL and one-document-per-line text only).
+    An uncompressed file is cut into `parts` byte ranges at line starts, and part k reads only
+    its range: such a part does not know its line numbers, so its ids and quarantine entries
+    name a record without its own id by byte offset (file:@offset) instead of file:line. A
+    compressed file cannot be entered in the middle: every part decompresses all of it and takes
+    the lines whose number is k modulo parts (shard such files instead; ko-clean warns). Other
+    formats cannot be cut at any line: part 0 reads the whole file and the other parts nothing.
+    File-level problems (unreadable, binary, truncated) are reported by part 0 alone.
     """
 
     def __init__(
@@ -233,9 +304,22 @@ class FileReader:
         # Another task's part of a file that only part 0 can read: nothing to read here.
         self.skip = part > 0 and not self.splittable
         self.part, self.parts = (part, parts) if self.splittable else (0, 1)
+        # Uncompressed and shared: this part reads its own byte range only.
+        self.by_range = self.parts > 1 and self.compression is None
 
-    def _mine(self, line: int) -> bool:
-        return (line - 1) % self.parts == self.part
+    def _mine(self, line: int | None) -> bool:
+        return line is None or (line - 1) % self.parts == self.part
+
+    def _where(self, line: int | None, offset: int) -> str:
+        return str(line) if line is not None else f"@{offset}"
+
+    def _lines(self, stream: IO[bytes]) -> _Lines:
+        if not self.by_range:
+            return _Lines(stream)
+        from data_prep.storage import file_size
+
+        size = file_size(self.path)
+        return _RangeLines(stream, self.part * size // self.parts, (self.part + 1) * size // self.parts)
 
     def _quarantine(
         self, line: int | None, offset: int | None, error: str, raw: bytes | str = b""
@@ -266,7 +350,7 @@ class FileReader:
             return
         self.encoding = _choose_encoding(sample, self.config)
         with _open_binary(self.path, self.compression) as stream:
-            lines = _Lines(stream)
+            lines = self._lines(stream)
             if self.format == "jsonl":
                 yield from self._jsonl(lines)
             elif self.format == "json":
@@ -303,6 +387,8 @@ class FileReader:
                 own_id = data.get(self.config.id_field)
                 doc_id = f"{self.source}#{own_id}" if own_id not in (None, "") else f"{self.source}:{where}"
                 metadata.update(source=self.source, line=line)
+                if line is None:
+                    metadata["byte_offset"] = offset
                 if self.encoding != "utf-8":
                     metadata["encoding"] = self.encoding
                 return Record(doc_id, value, metadata)
@@ -323,7 +409,7 @@ class FileReader:
             except json.JSONDecodeError as exc:
                 yield self._quarantine(line, offset, f"malformed JSON at column {exc.colno}: {exc.msg}", raw)
                 continue
-            yield self._record(data, line, offset, raw, str(line))
+            yield self._record(data, line, offset, raw, self._where(line, offset))
 
     def _json(self, lines: _Lines) -> Iterator[Record | Quarantined]:
         # A JSON array is one value: it is parsed whole (JSONL streams; prefer it for big files).
@@ -364,14 +450,17 @@ class FileReader:
     def _text(self, lines: _Lines) -> Iterator[Record | Quarantined]:
         per_line = self.config.text_unit == "line"
         block: list[str] = []
-        first = 0
+        first: int | None = 0
+        first_offset = 0
 
         def flush() -> Iterator[Record]:
             if block:
                 meta = {"source": self.source, "line": first}
+                if first is None:
+                    meta["byte_offset"] = first_offset
                 if self.encoding != "utf-8":
                     meta["encoding"] = self.encoding
-                yield Record(f"{self.source}:{first}", "\n".join(block), meta)
+                yield Record(f"{self.source}:{self._where(first, first_offset)}", "\n".join(block), meta)
                 block.clear()
 
         for line, offset, raw in lines:
@@ -386,7 +475,7 @@ class FileReader:
                 yield from flush()
                 continue
             if not block:
-                first = line
+                first, first_offset = line, offset
             block.append(text)
             if per_line:
                 yield from flush()

@@ -348,7 +348,8 @@ def copy_source(
     `bounds` (min, max characters) and `seen` (text hashes across sources) are replay's length
     bounds and exact dedup.
     """
-    from data_prep.steps import GzipJsonl, text_hash
+    from data_prep.steps import text_hash
+    from data_prep.storage import GzipJsonl
 
     key = _source_key(entry, pin, {"bounds": bounds, "seed": config.seed, "split": config.split_constitution,
                                    "shard": config.shard_documents, "dedup": seen is not None})  # fmt: skip

@@ -9,13 +9,11 @@ order from stage to stage and the output does not depend on timing.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,32 +28,11 @@ from data_prep.filters import QualityFilters
 from data_prep.normalize import NormalizeOptions, normalize_text, remove_boilerplate
 from data_prep.pii import redact_pii
 from data_prep.readers import FileReader, Quarantined
+from data_prep.storage import GzipJsonl, folder, read_jsonl_gz, write_json
 
 
 def shard_name(rank: int, prefix: str = "", suffix: str = ".jsonl.gz") -> str:
     return f"{prefix}{rank:05d}{suffix}"
-
-
-class GzipJsonl:
-    """Writes JSON lines to a gzip file byte-identically across runs (no timestamp, no name)."""
-
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(path, "wb")
-        self._gzip = gzip.GzipFile(filename="", mode="wb", fileobj=self._file, mtime=0)
-
-    def write(self, record: dict[str, Any]) -> None:
-        self._gzip.write((json.dumps(record, ensure_ascii=False) + "\n").encode("utf-8"))
-
-    def close(self) -> None:
-        self._gzip.close()
-        self._file.close()
-
-    def __enter__(self) -> GzipJsonl:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def doc_record(doc: Document, reason: str | None = None) -> dict[str, Any]:
@@ -66,18 +43,14 @@ def doc_record(doc: Document, reason: str | None = None) -> dict[str, Any]:
     return record
 
 
-def read_shard(path: Path) -> Iterator[Document]:
-    if not path.exists():
-        return
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        for line in f:
-            data = json.loads(line)
-            yield Document(text=data["text"], id=data["id"], metadata=data["metadata"])
+def read_shard(where: str, rank: int) -> Iterator[Document]:
+    for data in read_jsonl_gz(folder(where), shard_name(rank)):
+        yield Document(text=data["text"], id=data["id"], metadata=data["metadata"])
 
 
-def write_counts(folder: Path, step: str, rank: int, counts: Counter[str]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{step}-{rank:05d}.json").write_text(json.dumps(dict(sorted(counts.items())), indent=1))
+def write_counts(where: str, step: str, rank: int, counts: Counter[str]) -> None:
+    """One task's counts of one step: COUNTS/<step>-<rank>.json, summed into the report."""
+    write_json(folder(where), f"{step}-{rank:05d}.json", dict(sorted(counts.items())))
 
 
 def task_inputs(files: list[str], rank: int, world_size: int) -> list[tuple[str, int, int]]:
@@ -117,19 +90,17 @@ class ReadInputs(PipelineStep):
         self.config = config
         # file -> (id name, text field, text unit) for the corpus stage's in-place sources.
         self.names = names or {}
-        self.quarantine_dir = Path(quarantine_dir)
-        self.counts_dir = Path(counts_dir)
+        self.quarantine_dir = quarantine_dir
+        self.counts_dir = counts_dir
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         counts: Counter[str] = Counter()
-        self.quarantine_dir.mkdir(parents=True, exist_ok=True)
-        with open(
-            self.quarantine_dir / shard_name(rank, suffix=".jsonl"), "w", encoding="utf-8"
-        ) as quarantine:
+        where = folder(self.quarantine_dir)
+        with where.open(shard_name(rank, suffix=".jsonl"), "wt", encoding="utf-8") as quarantine:
             for name, part, parts in task_inputs(self.files, rank, world_size):
                 label, text_field, text_unit = self.names.get(name, (None, "", ""))
                 config = source_config(self.config, text_field, text_unit)
-                for item in FileReader(Path(name), config, part, parts, name=label):
+                for item in FileReader(name, config, part, parts, name=label):
                     if isinstance(item, Quarantined):
                         counts["quarantined"] += 1
                         self.stat_update("quarantined")
@@ -154,15 +125,15 @@ class CleanDocuments(PipelineStep):
     def __init__(self, config: CleanConfig, dropped_dir: str, counts_dir: str):
         super().__init__()
         self.config = config
-        self.dropped_dir = Path(dropped_dir)
-        self.counts_dir = Path(counts_dir)
+        self.dropped_dir = dropped_dir
+        self.counts_dir = counts_dir
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         c = self.config
         options = NormalizeOptions(c.max_char_repeat, c.strip_html, c.site_mask_token)
         filters = QualityFilters(c)
         counts: Counter[str] = Counter()
-        with GzipJsonl(self.dropped_dir / shard_name(rank, "filtered-")) as dropped:
+        with GzipJsonl(folder(self.dropped_dir), shard_name(rank, "filtered-")) as dropped:
             for doc in data:
                 with self.track_time():
                     text = normalize_text(doc.text, options)
@@ -190,26 +161,20 @@ def text_hash(text: str) -> int:
 
 
 class WriteShard(PipelineStep):
-    """Writes the task's documents to <folder>/<rank>.jsonl.gz (and their text hashes) and passes them on."""
+    """Writes the task's documents to <folder>/<rank>.jsonl.gz and passes them on."""
 
     name = "write shard"
     type = "💽 - WRITER"
 
-    def __init__(self, folder: str, hashes: bool = False):
+    def __init__(self, folder: str):
         super().__init__()
-        self.folder = Path(folder)
-        self.hashes = hashes
+        self.folder = folder
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        digests: list[int] = []
-        with GzipJsonl(self.folder / shard_name(rank)) as out:
+        with GzipJsonl(folder(self.folder), shard_name(rank)) as out:
             for doc in data:
                 out.write(doc_record(doc))
-                if self.hashes:
-                    digests.append(text_hash(doc.text))
                 yield doc
-        if self.hashes:
-            np.save(self.folder / shard_name(rank, suffix=".hashes.npy"), np.array(digests, dtype=np.uint64))
 
 
 class ReadShard(PipelineStep):
@@ -220,71 +185,10 @@ class ReadShard(PipelineStep):
 
     def __init__(self, folder: str):
         super().__init__()
-        self.folder = Path(folder)
+        self.folder = folder
 
     def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        yield from read_shard(self.folder / shard_name(rank))
-
-
-class FindExactDuplicates(PipelineStep):
-    """One task: every document whose text hash an earlier (rank, index) already has is removed.
-
-    Memory: 8 bytes per document plus sort space, never the text.
-    """
-
-    name = "find exact duplicates"
-    type = "🫂 - DEDUP"
-
-    def __init__(self, folder: str, tasks: int):
-        super().__init__()
-        self.folder = Path(folder)
-        self.tasks = tasks
-
-    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        hashes, ranks, indexes = [], [], []
-        for r in range(self.tasks):
-            path = self.folder / shard_name(r, suffix=".hashes.npy")
-            h = np.load(path) if path.exists() else np.zeros(0, dtype=np.uint64)
-            hashes.append(h)
-            ranks.append(np.full(len(h), r, dtype=np.uint32))
-            indexes.append(np.arange(len(h), dtype=np.uint32))
-        h, r, i = (np.concatenate(a) for a in (hashes, ranks, indexes))
-        order = np.lexsort((i, r, h))  # by hash, then the earliest rank and index first
-        h, r, i = h[order], r[order], i[order]
-        repeat = np.zeros(len(h), dtype=bool)
-        repeat[1:] = h[1:] == h[:-1]
-        for task in range(self.tasks):
-            remove = np.sort(i[repeat & (r == task)])
-            np.save(self.folder / shard_name(task, suffix=".remove.npy"), remove)
-        return
-        yield
-
-
-class DropExactDuplicates(PipelineStep):
-    """Drops the documents FindExactDuplicates listed for this rank, writing them for audit."""
-
-    name = "drop exact duplicates"
-    type = "🫂 - DEDUP"
-
-    def __init__(self, folder: str, dropped_dir: str, counts_dir: str):
-        super().__init__()
-        self.folder = Path(folder)
-        self.dropped_dir = Path(dropped_dir)
-        self.counts_dir = Path(counts_dir)
-
-    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        path = self.folder / shard_name(rank, suffix=".remove.npy")
-        remove = set(np.load(path).tolist()) if path.exists() else set()
-        counts: Counter[str] = Counter()
-        with GzipJsonl(self.dropped_dir / shard_name(rank, "exact-")) as dropped:
-            for index, doc in enumerate(data):
-                if index in remove:
-                    counts["dropped.exact_duplicate"] += 1
-                    self.stat_update("dropped.exact_duplicate")
-                    dropped.write(doc_record(doc, "exact_duplicate"))
-                    continue
-                yield doc
-        write_counts(self.counts_dir, "exact", rank, counts)
+        yield from read_shard(self.folder, rank)
 
 
 class CharShingles(WordTokenizer):
@@ -339,10 +243,10 @@ class AuditWriter:
     """
 
     def __init__(self, folder: str, prefix: str, reason: str, counts_dir: str, step: str):
-        self.folder = Path(folder)
+        self.folder = folder
         self.prefix = prefix
         self.reason = reason
-        self.counts_dir = Path(counts_dir)
+        self.counts_dir = counts_dir
         self.step = step
         self._out: GzipJsonl | None = None
         self._rank = 0
@@ -355,7 +259,7 @@ class AuditWriter:
     def write(self, doc: Document, rank: int = 0, **_: Any) -> None:
         if self._out is None:
             self._rank = rank
-            self._out = GzipJsonl(self.folder / shard_name(rank, self.prefix))
+            self._out = GzipJsonl(folder(self.folder), shard_name(rank, self.prefix))
         self._count += 1
         self._out.write(doc_record(doc, self.reason))
 
@@ -376,12 +280,12 @@ class WriteClean(PipelineStep):
 
     def __init__(self, folder: str, counts_dir: str):
         super().__init__()
-        self.folder = Path(folder)
-        self.counts_dir = Path(counts_dir)
+        self.folder = folder
+        self.counts_dir = counts_dir
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
         counts: Counter[str] = Counter()
-        with GzipJsonl(self.folder / shard_name(rank)) as out:
+        with GzipJsonl(folder(self.folder), shard_name(rank)) as out:
             for doc in data:
                 counts["kept"] += 1
                 counts["bytes_out"] += len(doc.text.encode("utf-8"))

@@ -92,7 +92,12 @@ def require(condition: bool, message: str) -> None:
 
 def section_to_dict(config) -> dict[str, Any]:
     """The dataclass as a plain dict (lists for tuples), ready to dump as YAML."""
-    return {f.name: _plain(getattr(config, f.name)) for f in dataclasses.fields(config)}
+    return {f.name: _plain_field(getattr(config, f.name)) for f in dataclasses.fields(config)}
+
+
+def _plain_field(value):
+    # A section's own sub-section (clean.ray) is written whole, like the section.
+    return section_to_dict(value) if dataclasses.is_dataclass(value) else _plain(value)
 
 
 def dump_yaml(data: Mapping[str, Any]) -> str:

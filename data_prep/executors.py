@@ -1,0 +1,152 @@
+"""The clean stage's steps on datatrove's executors: local processes, a Ray cluster or Slurm jobs.
+
+Every executor gets the same pipelines, task counts and logging folders, and datatrove's
+per-task completion marks (LOGS/<stage>/completions/<rank>) let a killed run skip the tasks it
+finished. `run_stages` returns only when the last stage is done and every task of every stage
+completed; otherwise it raises ExecutorError naming the stage and the tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import time
+from dataclasses import dataclass
+
+from data_prep.config import CleanConfig
+from data_prep.storage import join
+
+log = logging.getLogger("ko.clean")
+
+
+class ExecutorError(RuntimeError):
+    """A stage's tasks did not all complete, or the engine could not be reached."""
+
+
+@dataclass
+class Stage:
+    """One datatrove pipeline run as `tasks` tasks."""
+
+    name: str
+    pipeline: list
+    tasks: int
+
+
+def run_stages(stages: list[Stage], config: CleanConfig, logs: str) -> None:
+    """Run `stages` in order on `config.executor`, with datatrove logs under `logs`/<stage name>."""
+    run = {"local": _run_local, "ray": _run_ray, "slurm": _run_slurm}[config.executor]
+    run(stages, config, logs)
+
+
+def _check_complete(executor, stage: Stage, logs: str) -> None:
+    missing = executor.get_incomplete_ranks(range(stage.tasks), skip_completed=True)
+    if missing:
+        raise ExecutorError(
+            f"stage {stage.name}: {len(missing)} of {stage.tasks} tasks did not complete "
+            f"(tasks {missing[:10]}{' ...' if len(missing) > 10 else ''}); their logs are under "
+            f"{join(logs, stage.name, 'logs')}; run again to redo only those"
+        )
+
+
+def _run_local(stages: list[Stage], config: CleanConfig, logs: str) -> None:
+    from datatrove.executor import LocalPipelineExecutor
+
+    for stage in stages:
+        executor = LocalPipelineExecutor(
+            pipeline=stage.pipeline,
+            tasks=stage.tasks,
+            workers=min(config.workers or stage.tasks, stage.tasks),
+            logging_dir=join(logs, stage.name),
+            start_method="spawn",
+        )
+        executor.run()
+        _check_complete(executor, stage, logs)
+
+
+def _run_ray(stages: list[Stage], config: CleanConfig, logs: str) -> None:
+    from pipeline.deps import require_module
+
+    require_module("ray", extra="cluster")
+    import ray
+    from datatrove.executor import RayPipelineExecutor
+
+    started_here = not ray.is_initialized()
+    if started_here:
+        address = None if config.ray.address == "local" else config.ray.address
+        try:
+            ray.init(address=address, num_cpus=(config.workers or None) if address is None else None)
+        except ConnectionError as exc:
+            raise ExecutorError(
+                f"clean.ray.address = {config.ray.address!r}: no Ray cluster there ({exc}); start one "
+                "with `ray start --head`, or set clean.ray.address: local"
+            ) from exc
+    try:
+        for stage in stages:
+            executor = RayPipelineExecutor(
+                pipeline=stage.pipeline,
+                tasks=stage.tasks,
+                workers=config.workers or stage.tasks,
+                logging_dir=join(logs, stage.name),
+                cpus_per_task=config.ray.cpus_per_task,
+                mem_per_cpu_gb=config.ray.mem_per_cpu_gb,
+            )
+            executor.run()
+            _check_complete(executor, stage, logs)
+    finally:
+        if started_here:
+            ray.shutdown()
+
+
+def _run_slurm(stages: list[Stage], config: CleanConfig, logs: str) -> None:
+    """Submit every stage as a job array that depends on the previous one, then wait for them."""
+    from datatrove.executor import SlurmPipelineExecutor
+
+    s = config.slurm
+    executors, previous = [], None
+    for stage in stages:
+        previous = SlurmPipelineExecutor(
+            pipeline=stage.pipeline,
+            tasks=stage.tasks,
+            workers=config.workers or -1,
+            time=s.time,
+            partition=s.partition,
+            cpus_per_task=s.cpus_per_task,
+            mem_per_cpu_gb=s.mem_per_cpu_gb,
+            sbatch_args={k: str(v) for k, v in s.sbatch_args.items()},
+            venv_path=s.venv_path or None,
+            condaenv=s.condaenv or None,
+            job_name=f"ko-clean-{stage.name}",
+            logging_dir=join(logs, stage.name),
+            depends=previous,
+        )
+        executors.append(previous)
+    try:
+        previous.run()  # submits the whole chain: each array starts after the one before succeeds
+    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+        raise ExecutorError(f"clean.executor = slurm: sbatch failed ({exc})") from exc
+    jobs = [str(e.job_id) for e in executors if e.job_id not in (None, -1)]
+    log.info("submitted Slurm jobs %s; waiting for them to finish", ", ".join(jobs))
+    wait_for_slurm(jobs, s.poll_seconds)
+    for executor, stage in zip(executors, stages, strict=True):
+        _check_complete(executor, stage, logs)
+
+
+def wait_for_slurm(jobs: list[str], poll_seconds: float) -> None:
+    """Return once squeue lists none of `jobs` (pending, running or completing)."""
+    from tqdm import tqdm
+
+    with tqdm(desc="Slurm jobs left", total=len(jobs), unit="job") as bar:
+        while jobs:
+            listed = subprocess.run(
+                ["squeue", "--noheader", "--format=%i", "--jobs", ",".join(jobs)],
+                capture_output=True,
+                text=True,
+            )
+            if listed.returncode != 0 and "Invalid job id" not in listed.stderr:
+                raise ExecutorError(f"squeue failed: {listed.stderr.strip()}")
+            queued = {line.split("_")[0].strip() for line in listed.stdout.splitlines() if line.strip()}
+            done = [j for j in jobs if j not in queued]
+            bar.update(len(done))
+            jobs = [j for j in jobs if j in queued]
+            if jobs:
+                time.sleep(poll_seconds)
