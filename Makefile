@@ -17,7 +17,8 @@ BIN   := $(VENV)/bin
 PIP   := PIP_DISABLE_PIP_VERSION_CHECK=1 $(BIN)/python -m pip
 STAMP := $(VENV)/.setup-$(TORCH)
 # Constraints applied to every pip call: the file for TORCH=cpu, a generated pin for TORCH=system.
-CONSTRAINTS := $(if $(filter system,$(TORCH)),$(VENV)/constraints-system.txt,constraints/cpu.txt)
+# constraints/resolver.txt pins the S3 client stack whose free resolution takes pip over an hour.
+CONSTRAINTS := $(if $(filter system,$(TORCH)),$(VENV)/constraints-system.txt,constraints/cpu.txt) -c constraints/resolver.txt
 # Stage CLIs (ko-*) and dvc come from the venv, also inside dvc.yaml commands.
 RUN := PATH="$(CURDIR)/$(BIN):$$PATH"
 
@@ -28,7 +29,7 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml constraints/cpu.txt Makefile
+$(STAMP): pyproject.toml constraints/cpu.txt constraints/resolver.txt Makefile
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python >= 3.10 is required, found " + sys.version.split()[0])'
 	@case "$(TORCH)" in cpu|system) ;; *) echo "TORCH must be cpu or system, not '$(TORCH)'" >&2; exit 2;; esac
 	@if [ -f $(VENV)/.torch-mode ] && [ "$$(cat $(VENV)/.torch-mode)" != "$(TORCH)" ]; then \
