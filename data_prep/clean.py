@@ -57,6 +57,9 @@ class CleanReport:
     lsh_jaccard_threshold: float
     # Files under input directories without a data suffix (not read; listed so none goes unseen).
     ignored_files: list[str] = field(default_factory=list)
+    executor: str = "local"
+    # Per stage, the tasks a killed earlier run had finished, which this run skipped.
+    resumed_tasks: dict[str, int] = field(default_factory=dict)
 
 
 class CleanError(RuntimeError):
@@ -235,11 +238,12 @@ def clean_corpus(config: CleanConfig, inputs: list[str], output: Path | str) -> 
     work = open_work(config, files, output)
     warn_unshared(files, config, names)
     try:
-        run_stages(build_stages(config, files, names, output, work), config, join(work, "logs"))
+        resumed = run_stages(build_stages(config, files, names, output, work), config, join(work, "logs"))
     except ExecutorError as exc:
         raise CleanError(str(exc)) from exc
     report = _report(config, _sum_counts(join(work, "counts")), files, time.perf_counter() - started)
     report.ignored_files = [source_name(p) for p in ignored]
+    report.executor, report.resumed_tasks = config.executor, resumed
     remove_tree(work)
     return report
 

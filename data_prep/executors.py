@@ -32,10 +32,26 @@ class Stage:
     tasks: int
 
 
-def run_stages(stages: list[Stage], config: CleanConfig, logs: str) -> None:
-    """Run `stages` in order on `config.executor`, with datatrove logs under `logs`/<stage name>."""
+def run_stages(stages: list[Stage], config: CleanConfig, logs: str) -> dict[str, int]:
+    """Run `stages` in order on `config.executor`, with datatrove logs under `logs`/<stage name>.
+
+    Returns, per stage, how many of its tasks a killed earlier run had already finished (skipped).
+    """
+    resumed = {stage.name: finished_tasks(stage, logs) for stage in stages}
     run = {"local": _run_local, "ray": _run_ray, "slurm": _run_slurm}[config.executor]
     run(stages, config, logs)
+    return resumed
+
+
+def finished_tasks(stage: Stage, logs: str) -> int:
+    """Tasks of `stage` with datatrove's completion mark (the ones every executor skips)."""
+    from data_prep.storage import folder
+
+    where = folder(join(logs, stage.name))
+    if not where.exists("completions"):
+        return 0
+    marks = set(where.list_files("completions"))
+    return sum(f"completions/{rank:05d}" in marks for rank in range(stage.tasks))
 
 
 def _check_complete(executor, stage: Stage, logs: str) -> None:
@@ -74,7 +90,10 @@ def _run_ray(stages: list[Stage], config: CleanConfig, logs: str) -> None:
     if started_here:
         address = None if config.ray.address == "local" else config.ray.address
         try:
-            ray.init(address=address, num_cpus=(config.workers or None) if address is None else None)
+            if address is None:  # a private cluster for this run, sized by clean.workers
+                ray.init(num_cpus=config.workers or None, include_dashboard=False)
+            else:
+                ray.init(address=address)
         except ConnectionError as exc:
             raise ExecutorError(
                 f"clean.ray.address = {config.ray.address!r}: no Ray cluster there ({exc}); start one "
