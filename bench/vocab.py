@@ -10,8 +10,14 @@ none) at the --target-added budget.
 Part 2, segmentation throughput (chars/s) per analyzer and process count, against konlpy's own
 `Mecab.pos` call as the anchor.
 
+Part 3, scale (only when asked): `ko-vocab` as a user runs it, with params.yaml's vocab section
+(what --set overrides aside), on a --gb corpus of JSONL built from all shared Korean corpora
+(documents repeat, with distinct ids), base Llama-2; wall time and peak RSS of its process tree
+(target: at most 4 GB), and how many lines the seeded sample kept.
+
     python bench/vocab.py [--added 14336] [--target-added 16000] [--skip-java]
                           [--part fertility|segmentation]
+    python bench/vocab.py --part scale [--gb 1.0] [--workdir DIR] [--set vocab.KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -262,6 +268,70 @@ def print_table(rows: list[dict]) -> None:
         print("| " + " | ".join(cells) + " |")
 
 
+def scale_corpus(folder: Path, gigabytes: float) -> Path:
+    """About GIGABYTES of JSONL: every shared Korean corpus's documents, over and over."""
+    import gzip
+    import json
+
+    docs = list(load_sources()[0])
+    with gzip.open(SHARED / "corpus/ko_precedents/ko_supreme_court_precedents_sample.jsonl.gz", "rt") as f:
+        docs += [row["text"] for row in map(json.loads, f) if row.get("text")]
+    path, written, n = folder / "corpus.jsonl", 0, 0
+    with open(path, "w", encoding="utf-8") as out:
+        while written < gigabytes * 1e9:
+            line = json.dumps({"id": f"d{n}", "text": docs[n % len(docs)]}, ensure_ascii=False) + "\n"
+            out.write(line)
+            written += len(line.encode("utf-8"))
+            n += 1
+    return path
+
+
+def bench_scale(gigabytes: float, workdir: str | None, overrides: list[str]) -> dict:
+    """Run ko-vocab on a scale_corpus; sample its process tree's RSS every 0.2 s."""
+    import json
+    import subprocess
+
+    import psutil
+
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        tmp = Path(tmp)
+        corpus = scale_corpus(tmp, gigabytes)
+        size = corpus.stat().st_size
+        base = SHARED / "tokenizers/llama2/tokenizer.model"
+        args = [sys.executable, "-m", "tokenizer.vocab", "--input", str(corpus), "--base", str(base)]
+        args += ["--output", str(tmp / "tok"), "--params", str(REPO / "params.yaml"), "--quiet"]
+        args += ["--set", f"vocab.cache_dir={tmp / 'cache'}"] + [x for o in overrides for x in ("--set", o)]
+        started = time.perf_counter()
+        proc = subprocess.Popen(args, cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)))
+        top, peak = psutil.Process(proc.pid), 0
+        while proc.poll() is None:
+            try:
+                peak = max(peak, sum(p.memory_info().rss for p in [top, *top.children(recursive=True)]))
+            except psutil.Error:
+                pass
+            time.sleep(0.2)
+        seconds = time.perf_counter() - started
+        if proc.returncode:
+            raise SystemExit(f"ko-vocab failed with status {proc.returncode}")
+        metrics = json.loads((tmp / "tok" / "metrics.json").read_text())
+    result = {
+        "bench": "vocab_scale",
+        "gb": round(size / 1e9, 3),
+        "overrides": overrides,
+        "wall_s": round(seconds, 1),
+        "peak_rss_tree_gb": round(peak / 1e9, 3),
+        "target_peak_gb": 4.0,
+        "train_lines": metrics["train_lines"],
+        "corpus_train_lines": metrics["corpus_train_lines"],
+        "heldout_lines": metrics["heldout_lines"],
+        "corpus_heldout_lines": metrics["corpus_heldout_lines"],
+        "timings": metrics["timings"],
+        "tokens_per_char": metrics["tokens_per_char"],
+    }
+    print(json.dumps(result))
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -276,8 +346,14 @@ def main() -> None:
         help="also measure each kind of boundary at this budget (default: the issue's 16k ceiling)",
     )
     parser.add_argument("--skip-java", action="store_true", help="skip the Java taggers in part 2")
-    parser.add_argument("--part", choices=["all", "fertility", "segmentation"], default="all")
+    parser.add_argument("--part", choices=["all", "fertility", "segmentation", "scale"], default="all")
+    parser.add_argument("--gb", type=float, default=1.0, help="scale: corpus size in GB")
+    parser.add_argument("--workdir", help="scale: folder for the corpus and outputs (default: system temp)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], help="scale: vocab.KEY=VALUE")
     args = parser.parse_args()
+    if args.part == "scale":
+        bench_scale(args.gb, args.workdir, args.overrides)
+        return
     if args.part in ("all", "fertility"):
         with tempfile.TemporaryDirectory() as tmp:
             print_table(bench_fertility(args.added, args.target_added, Path(tmp)))

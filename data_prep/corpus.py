@@ -60,14 +60,3 @@ def _is_corpus_file(path: Path) -> bool:
 def is_heldout(doc_id: str, fraction: float) -> bool:
     """Whether a document is held out: a stable hash of its id, so every stage splits alike."""
     return int(hashlib.sha256(doc_id.encode()).hexdigest()[:8], 16) % 10_000 < int(fraction * 10_000)
-
-
-def split_heldout(docs: Iterator[tuple[str, str]], fraction: float) -> tuple[list[str], list[str]]:
-    """Lines of training and held-out documents (see is_heldout)."""
-    train, heldout = [], []
-    for doc_id, text in docs:
-        lines = [line.strip() for line in text.split("\n") if line.strip()]
-        (heldout if is_heldout(doc_id, fraction) else train).extend(lines)
-    if not heldout and len(train) > 1:  # tiny corpora: keep something to measure on
-        heldout.append(train.pop())
-    return train, heldout

@@ -395,3 +395,76 @@ def test_mecab_segmenter_equals_segment_line(korean_lines, edge_lines):
     lines = [*korean_lines, *edge_lines, *odd]
     for line in lines:
         assert segment(line) == segment_line(line, surfaces), line
+
+
+def test_memo_bound_keeps_the_output_and_analyses_again(korean_lines, monkeypatch):
+    kwargs = {"unit": "eojeol", "processes": 1, "progress": False}
+    free: dict = {}
+    unbounded = segment_lines(korean_lines, stats=free, **kwargs)
+    monkeypatch.setattr(morphemes, "BLOCK_LINES", 300)
+    monkeypatch.setattr(morphemes, "MEMO_WORDS", 200)
+    bounded: dict = {}
+    assert segment_lines(korean_lines, stats=bounded, **kwargs) == unbounded
+    assert bounded["analyzed_chars"] > free["analyzed_chars"]  # forgotten words were read again
+
+
+def test_cached_segmentation_streams_lines_with_odd_characters(tmp_path):
+    lines = ["대한민국은\r민주공화국이다", "", "국민은 법 앞에 평등하다\u2028다음"]
+    stats: dict = {}
+    first = segment_lines(lines, cache_dir=tmp_path, progress=False, stats=stats)
+    assert not stats["cached"] and [x.replace(DELIMITER, "") for x in first] == lines
+    assert segment_lines(lines, cache_dir=tmp_path, progress=False, stats=stats) == first
+    assert stats["cached"]
+
+
+@pytest.fixture(scope="module")
+def sampled_corpus(tmp_path_factory, korean_lines) -> Path:
+    path = tmp_path_factory.mktemp("sample") / "korean.txt"
+    path.write_text("\n".join(korean_lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_sample_is_seeded_capped_and_keeps_the_heldout_split(sampled_corpus, korean_lines):
+    from data_prep.corpus import is_heldout
+    from tokenizer.sample import sample_corpus
+
+    config = VocabConfig(heldout_fraction=0.05, max_training_lines=400, max_heldout_lines=30, seed=1)
+    numbered = [(f"korean.txt:{n}", line.strip()) for n, line in enumerate(korean_lines, 1) if line.strip()]
+    train_all = [line for doc, line in numbered if not is_heldout(doc, 0.05)]
+    heldout_all = [line for doc, line in numbered if is_heldout(doc, 0.05)]
+    sample = sample_corpus([sampled_corpus], config, progress=False)
+    assert (sample.corpus_train_lines, sample.corpus_heldout_lines) == (len(train_all), len(heldout_all))
+    assert len(sample.train) == 400 and len(sample.heldout) == 30
+
+    def in_order(part: list[str], whole: list[str]) -> bool:
+        rest = iter(whole)
+        return all(line in rest for line in part)
+
+    assert in_order(sample.train, train_all) and in_order(sample.heldout, heldout_all)
+    assert sample_corpus([sampled_corpus], config, progress=False) == sample
+    other = sample_corpus([sampled_corpus], replace(config, seed=2), progress=False)
+    assert other.train != sample.train and other.corpus_train_lines == sample.corpus_train_lines
+    whole = sample_corpus([sampled_corpus], replace(config, max_training_lines=0, max_heldout_lines=0), False)
+    assert (whole.train, whole.heldout) == (train_all, heldout_all)
+
+
+def test_only_the_sample_is_analysed_and_trained_on(
+    sampled_corpus, config, llama2_sp_model, tmp_path, monkeypatch
+):
+    from tokenizer import vocab
+
+    analysed: list[int] = []
+
+    def counting(lines, *args, **kwargs):
+        analysed.append(len(lines))
+        return segment_lines(lines, *args, **kwargs)
+
+    monkeypatch.setattr(vocab, "segment_lines", counting)
+    small = replace(
+        config, max_training_lines=600, train_vocab_size=2000, target_vocab_size=LLAMA2_PIECES + 500
+    )
+    report = extend_vocab(small, [sampled_corpus], str(llama2_sp_model), tmp_path / "tok", progress=False)
+    assert report.train_lines == 600 < report.corpus_train_lines
+    assert analysed[0] == 600  # the training sample; then the held-out lines
+    assert report.sample_seed == small.seed and report.added_pieces > 0
+    assert report.parity_mismatched_lines == report.english_changed_lines == report.roundtrip_failures == 0

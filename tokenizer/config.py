@@ -65,8 +65,14 @@ class VocabConfig:
     add_pad_token: bool = False
     # Share of documents (by id hash) held out from training to measure fertility and parity.
     heldout_fraction: float = 0.05
-    # Most lines SentencePiece samples for training (memory grows with it); 0 uses every line.
+    # Most training lines, drawn with `seed` before any analysis: only these are analyzed by MeCab,
+    # trained on by SentencePiece and counted for the usage selection, so memory and time grow
+    # with this, not with the corpus. 0 uses every line.
     max_training_lines: int = 5_000_000
+    # Most held-out lines the proofs and tokens per character are measured on (same draw); 0: all.
+    max_heldout_lines: int = 200_000
+    # Seed of the line sample; a corpus under both caps is used whole, whatever the seed.
+    seed: int = 0
 
     def __post_init__(self):
         s = self.SECTION
@@ -89,3 +95,4 @@ class VocabConfig:
             f"{s}.heldout_fraction = {self.heldout_fraction}: must be between 0 and 0.5",
         )
         require(self.max_training_lines >= 0, f"{s}.max_training_lines = {self.max_training_lines}: negative")
+        require(self.max_heldout_lines >= 0, f"{s}.max_heldout_lines = {self.max_heldout_lines}: negative")

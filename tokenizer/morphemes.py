@@ -36,6 +36,10 @@ Unit = Literal["eojeol", "line"]
 CHUNK_LINES = 2000
 CHUNK_WORDS = 4000
 BLOCK_LINES = 200_000  # "eojeol" unit: lines read per block (bounds the token list's memory)
+# "eojeol" unit: most distinct words whose split is kept (~200 bytes each). Past it, after a block,
+# only the splits of that block's words stay: a word's split depends on the word alone, so the
+# output is the same, and a word seen again is analysed again.
+MEMO_WORDS = 1_000_000
 WORDS_PER_PARSE = 256
 # The neighbour each distinct eojeol is analysed between in "eojeol" mode: an adverb ("again"),
 # which MeCab reads as the same one morpheme whatever its neighbours (꼭 is sometimes a noun),
@@ -344,7 +348,7 @@ def segment_lines(
     `boundaries`: "morpheme" marks every boundary; "lexical" (MeCab) only those fuses() keeps.
     `unit`: "line" analyses each line in full; "eojeol" analyses each distinct eojeol once
     (segment_words) and rebuilds the lines from those splits, so repeated words cost nothing;
-    it keeps one split per distinct eojeol in memory.
+    it keeps one split per distinct eojeol in memory, at most MEMO_WORDS of them.
     The cache key covers the text, analyzer_version(), the boundaries, the unit and this module's
     source, so a changed corpus, dictionary or segmentation rule never reuses stale boundaries.
     `stats["cached"]` tells whether the cache answered; `stats["analyzed_chars"]` counts the
@@ -363,7 +367,8 @@ def segment_lines(
             digest.update(b"\n")
         key = Path(cache_dir) / f"{analyzer}-{boundaries}-{unit}-{digest.hexdigest()[:24]}.txt"
         if key.is_file():
-            cached = key.read_text(encoding="utf-8").split("\n")
+            with open(key, encoding="utf-8", newline="\n") as f:  # one line each, "\n" ended
+                cached = [line[:-1] for line in f]
             if len(cached) == len(lines):
                 stats["cached"] = True
                 return cached
@@ -385,7 +390,9 @@ def segment_lines(
     if key is not None:
         key.parent.mkdir(parents=True, exist_ok=True)
         tmp = key.with_suffix(".tmp")
-        tmp.write_text("\n".join(result), encoding="utf-8")
+        with open(tmp, "w", encoding="utf-8", newline="\n") as f:  # streamed, not one joined string
+            for line in result:
+                f.write(line + "\n")
         tmp.replace(key)
     return result
 
@@ -422,6 +429,8 @@ def _segment_by_eojeol(lines: Sequence[str], mapper: Callable, progress: bool, s
             if len(rebuilt) != len(block):  # a line holds " \n " itself: rebuild line by line
                 rebuilt = [" ".join(map(memo.get, parts, parts)) for parts in (x.split(" ") for x in block)]
             result.extend(rebuilt)
+            if len(memo) > MEMO_WORDS:
+                memo = {w: memo[w] for w in dict.fromkeys(tokens) if w in memo}
     return result
 
 

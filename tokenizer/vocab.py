@@ -1,6 +1,7 @@
 """`ko-vocab`: extend the base SentencePiece model with Korean pieces learned on morpheme boundaries.
 
-Steps: read the corpus and hold out a share of documents; mark MeCab morpheme boundaries (every
+Steps: draw a seeded sample of at most vocab.max_training_lines training lines (a share of
+documents is held out by id, and measured on); mark MeCab morpheme boundaries on the sample (every
 one, or with vocab.boundaries=lexical only those of content words; each distinct eojeol is
 analysed once unless vocab.analysis_unit=line); train a Korean BPE model
 whose pieces never cross a marked boundary; choose new pieces (Korean, not in the
@@ -22,16 +23,14 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from data_prep.corpus import iter_documents, split_heldout
 from pipeline.cli import StageError
 from tokenizer.config import VocabConfig
 from tokenizer.morphemes import DELIMITER, morpheme_boundaries, segment_lines
+from tokenizer.sample import sample_corpus
 from tokenizer.spm import CONTROL, NORMAL, USER_DEFINED, model_pb2, read_model, write_model
 
 log = logging.getLogger("ko.vocab")
 
-# The clean stage's PII placeholders: whole special tokens, never split into pieces.
-PLACEHOLDER = re.compile(r"<\|[a-z_]+\|>")
 _URLISH = re.compile(r"https?|www|\.com|\.net|\.kr|://|@", re.IGNORECASE)
 
 
@@ -47,10 +46,13 @@ class VocabReport:
     train_vocab_size_used: int
     placeholders: list[str]
     rejected: dict[str, int]
-    train_lines: int
+    train_lines: int  # the sample trained on (at most max_training_lines)
     train_characters: int
-    heldout_lines: int
+    heldout_lines: int  # the sample measured on (at most max_heldout_lines)
     heldout_characters: int
+    corpus_train_lines: int  # before sampling
+    corpus_heldout_lines: int
+    sample_seed: int
     tokens_per_char: dict[str, float]
     tokens_per_eojeol: dict[str, float]
     morpheme_boundary_precision: float  # share of intra-eojeol token boundaries on MeCab boundaries
@@ -418,11 +420,16 @@ def extend_vocab(
             f"{len(base_proto.pieces)} pieces"
         )
 
-    train, heldout = split_heldout(iter_documents(inputs, config.text_field), config.heldout_fraction)
+    t = time.perf_counter()
+    sample = sample_corpus(inputs, config, progress)
+    train, heldout, placeholders = sample.train, sample.heldout, sample.placeholders
+    timings["sampling"] = round(time.perf_counter() - t, 2)
     if not train:
         raise StageError("no training text in the inputs")
-    placeholders = sorted({m for line in train for m in PLACEHOLDER.findall(line)})
-    log.info("%d training lines, %d held out; placeholders: %s", len(train), len(heldout), placeholders)
+    log.info(
+        "training on %d of %d lines, measuring on %d of %d held out; placeholders: %s",
+        len(train), sample.corpus_train_lines, len(heldout), sample.corpus_heldout_lines, placeholders,
+    )  # fmt: skip
 
     t = time.perf_counter()
     cache = config.cache_dir or None
@@ -483,6 +490,9 @@ def extend_vocab(
         train_characters=train_chars,
         heldout_lines=len(heldout),
         heldout_characters=sum(map(len, heldout)),
+        corpus_train_lines=sample.corpus_train_lines,
+        corpus_heldout_lines=sample.corpus_heldout_lines,
+        sample_seed=config.seed,
         segmentation_chars_per_s=None if seg_stats["cached"] else round(train_chars / max(seg_seconds, 1e-9)),
         seconds=round(time.perf_counter() - start, 2),
         timings=timings,
