@@ -271,7 +271,6 @@ def print_table(rows: list[dict]) -> None:
 def scale_corpus(folder: Path, gigabytes: float) -> Path:
     """About GIGABYTES of JSONL: every shared Korean corpus's documents, over and over."""
     import gzip
-    import json
 
     docs = list(load_sources()[0])
     with gzip.open(SHARED / "corpus/ko_precedents/ko_supreme_court_precedents_sample.jsonl.gz", "rt") as f:
@@ -288,7 +287,6 @@ def scale_corpus(folder: Path, gigabytes: float) -> Path:
 
 def bench_scale(gigabytes: float, workdir: str | None, overrides: list[str]) -> dict:
     """Run ko-vocab on a scale_corpus; sample its process tree's RSS every 0.2 s."""
-    import json
     import subprocess
 
     import psutil

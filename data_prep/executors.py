@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass
 
 from data_prep.config import CleanConfig
-from data_prep.storage import join
+from data_prep.storage import folder, join
 
 log = logging.getLogger("ko.clean")
 
@@ -45,8 +45,6 @@ def run_stages(stages: list[Stage], config: CleanConfig, logs: str) -> dict[str,
 
 def finished_tasks(stage: Stage, logs: str) -> int:
     """Tasks of `stage` with datatrove's completion mark (the ones every executor skips)."""
-    from data_prep.storage import folder
-
     where = folder(join(logs, stage.name))
     if not where.exists("completions"):
         return 0

@@ -91,16 +91,12 @@ def sample_corpus(inputs: Sequence[str | Path], config: VocabConfig, progress: b
     rng = np.random.default_rng(config.seed)
     train_pick = _Picker(choose(n_train, config.max_training_lines, rng))
     heldout_pick = _Picker(choose(n_heldout, config.max_heldout_lines, rng))
-    train, heldout, seen_train = [], [], 0
+    train, heldout, number = [], [], 0  # number: of the next training line
     total, bar = n_train + n_heldout, {"desc": "sampling lines", "unit": " lines", "disable": not progress}
     lines = tqdm(corpus_lines(inputs, config), total=total, **bar)
     for held, line in lines:
         if not held:
-            held, seen_train = seen_train == moved, seen_train + 1
-            if not held:
-                if train_pick.take():
-                    train.append(line)
-                continue
-        if heldout_pick.take():
-            heldout.append(line)
+            held, number = number == moved, number + 1
+        if (heldout_pick if held else train_pick).take():
+            (heldout if held else train).append(line)
     return CorpusSample(train, heldout, n_train, n_heldout, sorted(placeholders))

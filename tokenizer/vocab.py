@@ -114,8 +114,8 @@ def train_korean_bpe(segmented: Sequence[str], config: VocabConfig, placeholders
                 add_dummy_prefix=True,
                 split_digits=True,
                 byte_fallback=False,
-                input_sentence_size=config.max_training_lines,
-                shuffle_input_sentence=True,
+                # Every line given: they are already the stage's sample (tokenizer.sample).
+                input_sentence_size=0,
                 num_threads=max(1, config.processes or 2),
                 minloglevel=2,
             )
@@ -162,20 +162,17 @@ def select_pieces(korean, base, config: VocabConfig, budget: int) -> tuple[list[
 
 
 def count_usage(candidates: Sequence[str], base, lines: Sequence[str], config: VocabConfig) -> Counter:
-    """How often each candidate is a token when SentencePiece encodes the training lines with the
-    base model plus every candidate, scored in their order (at most config.max_training_lines
-    lines, evenly spread; 0: all)."""
+    """How often each candidate is a token when SentencePiece encodes the training lines (the
+    stage's sample, see tokenizer.sample) with the base model plus every candidate, scored in
+    their order."""
     import sentencepiece as spm
 
     plain = replace(config, score_mode="decreasing", add_pad_token=False)
     merged = merge_into_base(base, candidates, plain, placeholders=())
     processor = spm.SentencePieceProcessor(model_proto=merged.SerializeToString())
-    max_lines = config.max_training_lines
-    step = max(1, len(lines) // max_lines) if max_lines else 1
     offset, counts = len(base.pieces), Counter()
-    sample = lines[::step]
-    for start in range(0, len(sample), 10_000):
-        for ids in processor.encode(list(sample[start : start + 10_000])):
+    for start in range(0, len(lines), 10_000):
+        for ids in processor.encode(list(lines[start : start + 10_000])):
             counts.update(i for i in ids if i >= offset)
     return Counter({candidates[i - offset]: n for i, n in counts.items()})
 
