@@ -10,14 +10,16 @@ none) at the --target-added budget.
 Part 2, segmentation throughput (chars/s) per analyzer and process count, against konlpy's own
 `Mecab.pos` call as the anchor.
 
-Part 3, scale (only when asked): `ko-vocab` as a user runs it, with params.yaml's vocab section
-(what --set overrides aside), on a --gb corpus of JSONL built from all shared Korean corpora
-(documents repeat, with distinct ids), base Llama-2; wall time and peak RSS of its process tree
-(target: at most 4 GB), and how many lines the seeded sample kept.
+Part 3, scale (only when asked): `ko-vocab` as a user runs it, with the vocab section of the
+Llama-2-7B recipe (recipes/llama2-7b-ko.yaml, or --params; what --set overrides aside), on a
+--gb corpus of JSONL built from all shared Korean corpora (documents repeat, with distinct ids),
+base Llama-2; wall time and peak RSS of its process tree (target: at most 4 GB), and how many
+lines the seeded sample kept.
 
     python bench/vocab.py [--added 14336] [--target-added 16000] [--skip-java]
                           [--part fertility|segmentation]
-    python bench/vocab.py --part scale [--gb 1.0] [--workdir DIR] [--set vocab.KEY=VALUE ...]
+    python bench/vocab.py --part scale [--gb 1.0] [--workdir DIR] [--params FILE]
+                          [--set vocab.KEY=VALUE ...]
 """
 
 from __future__ import annotations
@@ -285,7 +287,7 @@ def scale_corpus(folder: Path, gigabytes: float) -> Path:
     return path
 
 
-def bench_scale(gigabytes: float, workdir: str | None, overrides: list[str]) -> dict:
+def bench_scale(gigabytes: float, workdir: str | None, params: str, overrides: list[str]) -> dict:
     """Run ko-vocab on a scale_corpus; sample its process tree's RSS every 0.2 s."""
     import subprocess
 
@@ -297,7 +299,7 @@ def bench_scale(gigabytes: float, workdir: str | None, overrides: list[str]) -> 
         size = corpus.stat().st_size
         base = SHARED / "tokenizers/llama2/tokenizer.model"
         args = [sys.executable, "-m", "tokenizer.vocab", "--input", str(corpus), "--base", str(base)]
-        args += ["--output", str(tmp / "tok"), "--params", str(REPO / "params.yaml"), "--quiet"]
+        args += ["--output", str(tmp / "tok"), "--params", params, "--quiet"]
         args += ["--set", f"vocab.cache_dir={tmp / 'cache'}"] + [x for o in overrides for x in ("--set", o)]
         started = time.perf_counter()
         proc = subprocess.Popen(args, cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)))
@@ -315,11 +317,14 @@ def bench_scale(gigabytes: float, workdir: str | None, overrides: list[str]) -> 
     result = {
         "bench": "vocab_scale",
         "gb": round(size / 1e9, 3),
+        "params": params,
         "overrides": overrides,
         "wall_s": round(seconds, 1),
         "peak_rss_tree_gb": round(peak / 1e9, 3),
         "target_peak_gb": 4.0,
         "train_lines": metrics["train_lines"],
+        "train_characters": metrics["train_characters"],
+        "corpus_train_characters": metrics["corpus_train_characters"],
         "corpus_train_lines": metrics["corpus_train_lines"],
         "heldout_lines": metrics["heldout_lines"],
         "corpus_heldout_lines": metrics["corpus_heldout_lines"],
@@ -347,10 +352,13 @@ def main() -> None:
     parser.add_argument("--part", choices=["all", "fertility", "segmentation", "scale"], default="all")
     parser.add_argument("--gb", type=float, default=1.0, help="scale: corpus size in GB")
     parser.add_argument("--workdir", help="scale: folder for the corpus and outputs (default: system temp)")
+    parser.add_argument(
+        "--params", default=str(REPO / "recipes/llama2-7b-ko.yaml"), help="scale: params file (vocab section)"
+    )
     parser.add_argument("--set", dest="overrides", action="append", default=[], help="scale: vocab.KEY=VALUE")
     args = parser.parse_args()
     if args.part == "scale":
-        bench_scale(args.gb, args.workdir, args.overrides)
+        bench_scale(args.gb, args.workdir, args.params, args.overrides)
         return
     if args.part in ("all", "fertility"):
         with tempfile.TemporaryDirectory() as tmp:

@@ -446,6 +446,26 @@ def test_sample_is_seeded_capped_and_keeps_the_heldout_split(sampled_corpus, kor
     assert other.train != sample.train and other.corpus_train_lines == sample.corpus_train_lines
     whole = sample_corpus([sampled_corpus], replace(config, max_training_lines=0, max_heldout_lines=0), False)
     assert (whole.train, whole.heldout) == (train_all, heldout_all)
+    assert whole.corpus_train_chars == sum(map(len, train_all))
+
+
+def test_character_cap_draws_fewer_lines(sampled_corpus):
+    from tokenizer.sample import sample_corpus
+
+    config = VocabConfig(heldout_fraction=0.05, max_training_lines=0, max_heldout_lines=0, seed=3)
+    whole = sample_corpus([sampled_corpus], config, progress=False)
+    cap = whole.corpus_train_chars // 4
+    capped = sample_corpus([sampled_corpus], replace(config, max_training_chars=cap), progress=False)
+    assert len(capped.train) == whole.corpus_train_lines * cap // whole.corpus_train_chars
+    assert 0.8 * cap < sum(map(len, capped.train)) < 1.2 * cap  # a uniform draw: the mean length
+    assert capped.heldout == whole.heldout  # the cap is on training text only
+    # The line cap still holds where it is the smaller one; a cap above the corpus keeps it whole.
+    both = sample_corpus(
+        [sampled_corpus], replace(config, max_training_chars=cap, max_training_lines=50), False
+    )
+    assert len(both.train) == 50
+    above = replace(config, max_training_chars=whole.corpus_train_chars)
+    assert sample_corpus([sampled_corpus], above, progress=False).train == whole.train
 
 
 def test_only_the_sample_is_analysed_and_trained_on(

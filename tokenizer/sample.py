@@ -1,12 +1,13 @@
 """The vocab stage's text: a seeded sample of training lines chosen before any analysis.
 
-Two passes over the corpus. The first counts the training and held-out lines (a document is held
-out by its id's hash, data_prep.corpus.is_heldout, as in every stage) and finds the PII
-placeholders. Then `vocab.seed` draws which line numbers to keep, at most
-`vocab.max_training_lines` training lines and `vocab.max_heldout_lines` held-out ones, and the
-second pass keeps exactly those, in corpus order. Memory holds the sample, never the corpus, and
-the morpheme analyzer reads only the lines SentencePiece trains on. A corpus under both caps is
-kept whole, line for line as before.
+Two passes over the corpus. The first counts the training and held-out lines and the training
+characters (a document is held out by its id's hash, data_prep.corpus.is_heldout, as in every
+stage) and finds the PII placeholders. Then `vocab.seed` draws which line numbers to keep, at
+most `vocab.max_training_lines` training lines (fewer where `vocab.max_training_chars` asks:
+lines drawn uniformly carry the corpus's mean length, so the sample's expected size is that cap)
+and `vocab.max_heldout_lines` held-out ones, and the second pass keeps exactly those, in corpus
+order. Memory holds the sample, never the corpus, and the morpheme analyzer reads only the lines
+SentencePiece trains on. A corpus under every cap is kept whole, line for line as before.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ class CorpusSample:
     heldout: list[str]  # sampled held-out lines, in corpus order
     corpus_train_lines: int
     corpus_heldout_lines: int
+    corpus_train_chars: int
     placeholders: list[str]  # every placeholder in the training lines of the whole corpus
 
 
@@ -44,6 +46,14 @@ def corpus_lines(inputs: Sequence[str | Path], config: VocabConfig) -> Iterator[
             line = line.strip()
             if line:
                 yield held, line
+
+
+def training_lines_to_draw(lines: int, chars: int, config: VocabConfig) -> int:
+    """max_training_lines (0: all), lowered so that the expected characters stay within max_training_chars."""
+    keep = config.max_training_lines or lines
+    if config.max_training_chars and chars > config.max_training_chars:
+        keep = min(keep, max(1, lines * config.max_training_chars // chars))
+    return keep
 
 
 def choose(total: int, keep: int, rng: np.random.Generator) -> np.ndarray | None:
@@ -73,7 +83,7 @@ def sample_corpus(inputs: Sequence[str | Path], config: VocabConfig, progress: b
     """Count the corpus, draw the sample with config.seed, then read the chosen lines."""
     from tqdm import tqdm
 
-    n_train = n_heldout = 0
+    n_train = n_heldout = train_chars = 0
     placeholders: set[str] = set()
     lines = tqdm(corpus_lines(inputs, config), desc="counting lines", unit=" lines", disable=not progress)
     for held, line in lines:
@@ -81,6 +91,7 @@ def sample_corpus(inputs: Sequence[str | Path], config: VocabConfig, progress: b
             n_heldout += 1
             continue
         n_train += 1
+        train_chars += len(line)
         if "<|" in line:
             placeholders.update(PLACEHOLDER.findall(line))
     # A tiny corpus with no held-out document: its last training line is measured on instead.
@@ -89,7 +100,7 @@ def sample_corpus(inputs: Sequence[str | Path], config: VocabConfig, progress: b
         n_train, n_heldout = n_train - 1, 1
 
     rng = np.random.default_rng(config.seed)
-    train_pick = _Picker(choose(n_train, config.max_training_lines, rng))
+    train_pick = _Picker(choose(n_train, training_lines_to_draw(n_train, train_chars, config), rng))
     heldout_pick = _Picker(choose(n_heldout, config.max_heldout_lines, rng))
     train, heldout, number = [], [], 0  # number: of the next training line
     total, bar = n_train + n_heldout, {"desc": "sampling lines", "unit": " lines", "disable": not progress}
@@ -99,4 +110,4 @@ def sample_corpus(inputs: Sequence[str | Path], config: VocabConfig, progress: b
             held, number = number == moved, number + 1
         if (heldout_pick if held else train_pick).take():
             (heldout if held else train).append(line)
-    return CorpusSample(train, heldout, n_train, n_heldout, sorted(placeholders))
+    return CorpusSample(train, heldout, n_train, n_heldout, train_chars, sorted(placeholders))

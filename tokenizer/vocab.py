@@ -47,11 +47,12 @@ class VocabReport:
     placeholders: list[str]
     rejected: dict[str, int]
     train_lines: int  # the sample trained on (at most max_training_lines)
-    train_characters: int
+    train_characters: int  # about max_training_chars or fewer
     heldout_lines: int  # the sample measured on (at most max_heldout_lines)
     heldout_characters: int
     corpus_train_lines: int  # before sampling
     corpus_heldout_lines: int
+    corpus_train_characters: int
     sample_seed: int
     tokens_per_char: dict[str, float]
     tokens_per_eojeol: dict[str, float]
@@ -489,6 +490,7 @@ def extend_vocab(
         heldout_characters=sum(map(len, heldout)),
         corpus_train_lines=sample.corpus_train_lines,
         corpus_heldout_lines=sample.corpus_heldout_lines,
+        corpus_train_characters=sample.corpus_train_chars,
         sample_seed=config.seed,
         segmentation_chars_per_s=None if seg_stats["cached"] else round(train_chars / max(seg_seconds, 1e-9)),
         seconds=round(time.perf_counter() - start, 2),
