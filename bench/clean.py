@@ -4,6 +4,7 @@
     python bench/clean.py pii          # ../shared/data/pii/eval_corpus.jsonl
     python bench/clean.py throughput   # ko-clean vs datatrove's stock pipeline, same files, same run
     python bench/clean.py memory       # peak RSS of ko-clean on a ~1 GB corpus (--gb)
+    python bench/clean.py engines      # local vs Ray executor, same workers; local 1 vs 2 workers
 
 datatrove's Korean word tokenizer asks kiwi for its "sbg" model, which kiwipiepy_model ships only
 up to 0.21 (later models cannot load it). For the throughput anchor, install that pair beside the
@@ -377,25 +378,120 @@ def memory(args) -> dict:
     return result
 
 
+def precedents_corpus(folder: Path, repeat: int, parts: int) -> list[Path]:
+    """The Supreme Court decisions (../shared/data/corpus/ko_precedents), `repeat` times with
+    distinct ids, in PARTS uncompressed JSONL files."""
+    path = SHARED / "corpus/ko_precedents/ko_supreme_court_precedents_sample.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        docs = [row["text"] for row in map(json.loads, f) if row.get("text")]
+    records = ({"id": f"p{r}-{i}", "text": text} for r in range(repeat) for i, text in enumerate(docs))
+    return write_parts(folder, records, parts)
+
+
+def output_digest(out: Path) -> str:
+    """One SHA-256 over every output file (kept, dropped with reasons, quarantine), by name."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for sub in ("clean", "dropped", "quarantine"):
+        for path in sorted((out / sub).glob("*")):
+            digest.update(f"{sub}/{path.name}\0".encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def engines(args) -> dict:
+    """The same corpus, tasks and params through the local executor with 1 and 2 workers and
+    through datatrove's Ray executor with 2 workers on a private cluster of this machine. The
+    cluster is started before the Ray run and its start-up timed apart; the Ray run's seconds
+    (clean_corpus's own clock, as for the local runs) include each stage's actor scheduling."""
+    import ray
+
+    from data_prep.clean import clean_corpus
+    from data_prep.config import RayConfig
+
+    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+        tmp = Path(tmp)
+        (tmp / "in").mkdir()
+        corpus = precedents_corpus(tmp / "in", args.repeat, args.tasks)
+        size = sum(path.stat().st_size for path in corpus)
+        n_docs = sum(1 for path in corpus for _ in open(path, encoding="utf-8"))
+        paths = [str(path) for path in corpus]
+        base = dataclasses.replace(CleanConfig(), tasks=args.tasks)
+        runs = {}
+
+        def clean(name: str, **overrides) -> None:
+            report = clean_corpus(dataclasses.replace(base, **overrides), paths, tmp / name)
+            runs[name] = {"seconds": report.seconds, "kept": report.kept, "digest": output_digest(tmp / name)}
+            print(f"{name}: {report.seconds:.1f} s, kept {report.kept:,} of {report.read:,}", flush=True)
+
+        clean("local_2", workers=args.workers)
+        started = time.perf_counter()
+        ray.init(num_cpus=args.workers, include_dashboard=False)
+        startup = time.perf_counter() - started
+        try:
+            ray_config = RayConfig(address="auto", tasks_per_job=args.ray_tasks_per_job)
+            clean("ray_2", workers=args.workers, executor="ray", ray=ray_config)
+        finally:
+            ray.shutdown()
+        if not args.skip_single:
+            clean("local_1", workers=1)
+    local, on_ray = runs["local_2"], runs["ray_2"]
+    single = runs.get("local_1", {"seconds": float("nan"), "digest": local["digest"]})
+    result = {
+        "bench": "engines",
+        "docs": n_docs,
+        "mb": round(size / 1e6, 1),
+        "tasks": args.tasks,
+        "workers": args.workers,
+        "local_s": round(local["seconds"], 1),
+        "ray_s": round(on_ray["seconds"], 1),
+        "ray_cluster_startup_s": round(startup, 1),
+        "ray_tasks_per_job": args.ray_tasks_per_job,
+        "local_1_worker_s": round(single["seconds"], 1),
+        "local_mb_per_s": round(size / 1e6 / local["seconds"], 3),
+        "ray_mb_per_s": round(size / 1e6 / on_ray["seconds"], 3),
+        "ray_vs_local_throughput": round(local["seconds"] / on_ray["seconds"], 3),
+        "target_ray_vs_local": 0.9,
+        "scaling_2_vs_1_worker": round(single["seconds"] / local["seconds"], 3),
+        "outputs_identical": local["digest"] == on_ray["digest"] == single["digest"],
+        "kept": local["kept"],
+    }
+    print(json.dumps(result))
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("bench", choices=["neardup", "pii", "throughput", "memory"])
+    parser.add_argument("bench", choices=["neardup", "pii", "throughput", "memory", "engines"])
     parser.add_argument("--docs", type=int, default=2000, help="base documents for neardup")
     parser.add_argument(
         "--config", default="{}", help="JSON of clean params to override, e.g. '{\"num_bands\": 20}'"
     )
-    parser.add_argument("--repeat", type=int, default=1, help="throughput: copies of the shared corpora")
-    parser.add_argument("--tasks", type=int, default=4, help="throughput: tasks of both pipelines")
-    parser.add_argument("--workers", type=int, default=2, help="throughput: processes of both pipelines")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="copies of the corpus (throughput: the shared corpora; engines: the court decisions)",
+    )
+    parser.add_argument("--tasks", type=int, default=4, help="tasks of every run compared")
+    parser.add_argument("--workers", type=int, default=2, help="tasks at once (engines: of local and Ray)")
     parser.add_argument(
         "--kiwi", help="throughput: folder with kiwipiepy + kiwipiepy_model 0.21 for datatrove's anchor"
     )
     parser.add_argument("--gb", type=float, default=1.0, help="memory: corpus size in GB")
-    parser.add_argument("--workdir", help="memory: folder for the corpus and outputs (default: system temp)")
+    parser.add_argument(
+        "--workdir", help="memory, engines: folder for the corpus and outputs (default: system temp)"
+    )
+    parser.add_argument(
+        "--ray-tasks-per-job", type=int, default=0, help="engines: clean.ray.tasks_per_job (0: even split)"
+    )
+    parser.add_argument("--skip-single", action="store_true", help="engines: no local run on 1 worker")
     args = parser.parse_args()
-    {"neardup": neardup, "pii": pii, "throughput": throughput, "memory": memory}[args.bench](args)
+    benches = {"neardup": neardup, "pii": pii, "throughput": throughput, "memory": memory, "engines": engines}
+    benches[args.bench](args)
 
 
 if __name__ == "__main__":

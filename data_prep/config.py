@@ -47,9 +47,15 @@ class RayConfig:
     # CPUs and memory Ray reserves for each task; tasks beyond the free CPUs wait.
     cpus_per_task: int = 1
     mem_per_cpu_gb: float = 2.0
+    # Tasks each Ray actor runs, one after another. Starting an actor costs a second or two, which
+    # short stages (20 MinHash bucket tasks of milliseconds each) pay per task. 0: a stage's
+    # tasks dealt evenly over clean.workers actors (fewest start-ups; a slow task is not
+    # rebalanced); 1: one actor per task, as datatrove does by default.
+    tasks_per_job: int = 0
 
     def __post_init__(self):
         s = "clean.ray"
+        require(self.tasks_per_job >= 0, f"{s}.tasks_per_job = {self.tasks_per_job}: negative")
         require(self.cpus_per_task > 0, f"{s}.cpus_per_task = {self.cpus_per_task}: must be positive")
         require(self.mem_per_cpu_gb > 0, f"{s}.mem_per_cpu_gb = {self.mem_per_cpu_gb}: must be positive")
 

@@ -9,9 +9,12 @@ completed; otherwise it raises ExecutorError naming the stage and the tasks.
 from __future__ import annotations
 
 import logging
+import random
 import subprocess
 import time
 from dataclasses import dataclass
+
+from datatrove.executor.ray import RankWorker  # importable without ray (it imports ray lazily)
 
 from data_prep.config import CleanConfig
 from data_prep.storage import folder, join
@@ -97,6 +100,9 @@ def _run_ray(stages: list[Stage], config: CleanConfig, logs: str) -> None:
                 f"clean.ray.address = {config.ray.address!r}: no Ray cluster there ({exc}); start one "
                 "with `ray start --head`, or set clean.ray.address: local"
             ) from exc
+    import datatrove.executor.ray as datatrove_ray
+
+    stock_worker, datatrove_ray.RankWorker = datatrove_ray.RankWorker, InProcessRankWorker
     try:
         for stage in stages:
             executor = RayPipelineExecutor(
@@ -104,14 +110,49 @@ def _run_ray(stages: list[Stage], config: CleanConfig, logs: str) -> None:
                 tasks=stage.tasks,
                 workers=config.workers or stage.tasks,
                 logging_dir=join(logs, stage.name),
+                tasks_per_job=ray_tasks_per_job(stage.tasks, config),
                 cpus_per_task=config.ray.cpus_per_task,
                 mem_per_cpu_gb=config.ray.mem_per_cpu_gb,
             )
             executor.run()
             _check_complete(executor, stage, logs)
     finally:
+        datatrove_ray.RankWorker = stock_worker
         if started_here:
             ray.shutdown()
+
+
+class InProcessRankWorker(RankWorker):
+    """datatrove's Ray actor, running its ranks one after another in the actor's own process.
+
+    datatrove's RankWorker forks a `multiprocess` pool inside the Ray worker for every job, one
+    process per rank. The children inherit the Ray worker's threads' locks and its SIGTERM
+    handler, and the pool's terminate can then wait forever on a child that never exits (seen
+    here: the MinHash bucket stage stuck for 15 minutes, the parent in Pool._terminate_pool and
+    a child in SemLock.__enter__). A pool of len(ranks) also runs every rank of a job at once on
+    the CPUs reserved for one. The actor (one per job, gone when the job is done) runs them in turn.
+    """
+
+    def run_for_rank(self, executor_ref, ranks: list[int], node_ips: list[str], node_idx: int):
+        import os
+
+        from datatrove.utils.stats import PipelineStats
+
+        os.environ["RAY_NODELIST"] = ",".join(node_ips)
+        os.environ["RAY_NODEID"] = str(node_idx)
+        node_rank = -1 if executor_ref.nodes_per_task == 1 else node_idx
+        first = 0 if executor_ref.log_first else 1
+        for rank_id, rank in enumerate(ranks, first):
+            time.sleep(random.randint(0, executor_ref.randomize_start_duration))
+            executor_ref._run_for_rank(rank, rank_id, node_rank=node_rank)
+        return PipelineStats()  # as datatrove's: the driver reads each rank's stats file
+
+
+def ray_tasks_per_job(tasks: int, config: CleanConfig) -> int:
+    """clean.ray.tasks_per_job, or with 0 the stage's tasks split evenly over clean.workers actors."""
+    if config.ray.tasks_per_job:
+        return config.ray.tasks_per_job
+    return -(-tasks // config.workers) if config.workers else 1
 
 
 def _run_slurm(stages: list[Stage], config: CleanConfig, logs: str) -> None:

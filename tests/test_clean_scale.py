@@ -117,3 +117,38 @@ def test_sharded_exact_dedup_keeps_the_first_copy_with_bounded_runs(tmp_path, mo
         assert kept == expected[rank]
         counts = json.loads((tmp_path / "counts" / f"exact-{rank:05d}.json").read_text())
         assert counts.get("dropped.exact_duplicate", 0) == len(docs) - len(kept)
+
+
+def test_ray_actors_run_a_stage_s_tasks_in_even_shares():
+    from dataclasses import replace
+
+    from data_prep.config import RayConfig
+    from data_prep.executors import ray_tasks_per_job
+    from pipeline.params import ParamsError
+
+    config = replace(CleanConfig(), workers=2)
+    assert [ray_tasks_per_job(n, config) for n in (1, 2, 4, 5, 20)] == [1, 1, 2, 3, 10]
+    assert ray_tasks_per_job(20, replace(config, workers=0)) == 1  # every task at once
+    assert ray_tasks_per_job(20, replace(config, ray=RayConfig(tasks_per_job=3))) == 3
+    with pytest.raises(ParamsError, match="tasks_per_job = -1"):
+        RayConfig(tasks_per_job=-1)
+
+
+def test_ray_rank_worker_runs_its_ranks_in_turn_in_its_own_process(tmp_path):
+    """No forked pool inside the Ray worker (datatrove's own forks one; its terminate can hang)."""
+    import os
+
+    pytest.importorskip("ray")
+    from datatrove.executor import RayPipelineExecutor
+
+    from data_prep.executors import InProcessRankWorker
+
+    def step(data, rank: int, world_size: int):
+        with open(tmp_path / "ran.txt", "a") as f:
+            f.write(f"{rank} {os.getpid()}\n")
+        yield from ()
+
+    executor = RayPipelineExecutor(pipeline=[step], tasks=3, logging_dir=str(tmp_path / "logs"))
+    InProcessRankWorker().run_for_rank(executor, [2, 0, 1], ["127.0.0.1"], 0)
+    assert (tmp_path / "ran.txt").read_text().split("\n")[:-1] == [f"{r} {os.getpid()}" for r in (2, 0, 1)]
+    assert sorted(os.listdir(tmp_path / "logs" / "completions")) == ["00000", "00001", "00002"]
