@@ -299,7 +299,7 @@ def bench_scale(gigabytes: float, workdir: str | None, params: str, overrides: l
         size = corpus.stat().st_size
         base = SHARED / "tokenizers/llama2/tokenizer.model"
         args = [sys.executable, "-m", "tokenizer.vocab", "--input", str(corpus), "--base", str(base)]
-        args += ["--output", str(tmp / "tok"), "--params", params, "--quiet"]
+        args += ["--output", str(tmp / "tok"), "--params", str(Path(params).resolve()), "--quiet"]
         args += ["--set", f"vocab.cache_dir={tmp / 'cache'}"] + [x for o in overrides for x in ("--set", o)]
         started = time.perf_counter()
         proc = subprocess.Popen(args, cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)))

@@ -50,7 +50,7 @@ class RayConfig:
     # Tasks each Ray actor runs, one after another. Starting an actor costs a second or two, which
     # short stages (20 MinHash bucket tasks of milliseconds each) pay per task. 0: a stage's
     # tasks dealt evenly over clean.workers actors (fewest start-ups; a slow task is not
-    # rebalanced); 1: one actor per task, as datatrove does by default.
+    # rebalanced; with clean.workers 0, one actor per task); 1: one actor per task, as datatrove.
     tasks_per_job: int = 0
 
     def __post_init__(self):

@@ -9,6 +9,7 @@ completed; otherwise it raises ExecutorError naming the stage and the tasks.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import subprocess
 import time
@@ -72,7 +73,7 @@ def _run_local(stages: list[Stage], config: CleanConfig, logs: str) -> None:
         executor = LocalPipelineExecutor(
             pipeline=stage.pipeline,
             tasks=stage.tasks,
-            workers=min(config.workers or stage.tasks, stage.tasks),
+            workers=min(config.workers or os.cpu_count() or 1, stage.tasks),  # 0: one per core
             logging_dir=join(logs, stage.name),
             start_method="spawn",
         )
@@ -110,7 +111,8 @@ def _run_ray(stages: list[Stage], config: CleanConfig, logs: str) -> None:
                 tasks=stage.tasks,
                 workers=config.workers or stage.tasks,
                 logging_dir=join(logs, stage.name),
-                tasks_per_job=ray_tasks_per_job(stage.tasks, config),
+                # Dealt over the tasks still to run: a resumed stage keeps every worker busy.
+                tasks_per_job=ray_tasks_per_job(stage.tasks - finished_tasks(stage, logs), config),
                 cpus_per_task=config.ray.cpus_per_task,
                 mem_per_cpu_gb=config.ray.mem_per_cpu_gb,
             )
@@ -130,10 +132,14 @@ class InProcessRankWorker(RankWorker):
     handler, and the pool's terminate can then wait forever on a child that never exits (seen
     here: the MinHash bucket stage stuck for 15 minutes, the parent in Pool._terminate_pool and
     a child in SemLock.__enter__). A pool of len(ranks) also runs every rank of a job at once on
-    the CPUs reserved for one. The actor (one per job, gone when the job is done) runs them in turn.
+    the CPUs reserved for one. The actor (one per job, gone when the job is done) runs them in
+    turn, each on a fresh copy of the pipeline (as datatrove's local executor does, so a step's
+    stats count its own rank only), every rank even after one fails; then the first error is
+    raised. (datatrove's randomize_start_duration, unused here, then delays each rank in turn.)
     """
 
     def run_for_rank(self, executor_ref, ranks: list[int], node_ips: list[str], node_idx: int):
+        import copy
         import os
 
         from datatrove.utils.stats import PipelineStats
@@ -141,15 +147,23 @@ class InProcessRankWorker(RankWorker):
         os.environ["RAY_NODELIST"] = ",".join(node_ips)
         os.environ["RAY_NODEID"] = str(node_idx)
         node_rank = -1 if executor_ref.nodes_per_task == 1 else node_idx
-        first = 0 if executor_ref.log_first else 1
+        first, pipeline, error = 0 if executor_ref.log_first else 1, executor_ref.pipeline, None
         for rank_id, rank in enumerate(ranks, first):
             time.sleep(random.randint(0, executor_ref.randomize_start_duration))
-            executor_ref._run_for_rank(rank, rank_id, node_rank=node_rank)
+            executor_ref.pipeline = copy.deepcopy(pipeline)
+            try:
+                executor_ref._run_for_rank(rank, rank_id, node_rank=node_rank)
+            except Exception as exc:  # noqa: BLE001  (the others still run; raised below)
+                error = error or exc
+        executor_ref.pipeline = pipeline
+        if error is not None:
+            raise error
         return PipelineStats()  # as datatrove's: the driver reads each rank's stats file
 
 
 def ray_tasks_per_job(tasks: int, config: CleanConfig) -> int:
-    """clean.ray.tasks_per_job, or with 0 the stage's tasks split evenly over clean.workers actors."""
+    """clean.ray.tasks_per_job, or with 0 the stage's tasks split evenly over clean.workers actors
+    (clean.workers 0: every task at once, one actor each)."""
     if config.ray.tasks_per_job:
         return config.ray.tasks_per_job
     return -(-tasks // config.workers) if config.workers else 1

@@ -69,6 +69,9 @@ def test_ray_gives_the_local_outputs(engine_input, local_run, tmp_path):
         ray=RayConfig(address="local", mem_per_cpu_gb=0.5),
     )
     assert report.executor == "ray"
+    import datatrove.executor.ray as datatrove_ray
+
+    assert datatrove_ray.RankWorker.__module__ == "datatrove.executor.ray"  # ours swapped back out
     assert figures(report) == figures(local_run[0])
     assert outputs(tmp_path / "out") == local_run[1]
 

@@ -138,17 +138,31 @@ def test_ray_rank_worker_runs_its_ranks_in_turn_in_its_own_process(tmp_path):
     """No forked pool inside the Ray worker (datatrove's own forks one; its terminate can hang)."""
     import os
 
-    pytest.importorskip("ray")
     from datatrove.executor import RayPipelineExecutor
+    from datatrove.pipeline.base import PipelineStep
 
     from data_prep.executors import InProcessRankWorker
 
-    def step(data, rank: int, world_size: int):
-        with open(tmp_path / "ran.txt", "a") as f:
-            f.write(f"{rank} {os.getpid()}\n")
-        yield from ()
+    class Step(PipelineStep):
+        name = "record"
 
-    executor = RayPipelineExecutor(pipeline=[step], tasks=3, logging_dir=str(tmp_path / "logs"))
+        def run(self, data, rank: int = 0, world_size: int = 1):
+            self.stat_update("ran")
+            if rank == 5:
+                raise OSError("disk full")
+            with open(tmp_path / "ran.txt", "a") as f:
+                f.write(f"{rank} {os.getpid()}\n")
+            yield from ()
+
+    executor = RayPipelineExecutor(pipeline=[Step()], tasks=6, logging_dir=str(tmp_path / "logs"))
     InProcessRankWorker().run_for_rank(executor, [2, 0, 1], ["127.0.0.1"], 0)
     assert (tmp_path / "ran.txt").read_text().split("\n")[:-1] == [f"{r} {os.getpid()}" for r in (2, 0, 1)]
     assert sorted(os.listdir(tmp_path / "logs" / "completions")) == ["00000", "00001", "00002"]
+    for rank in range(3):  # each rank's stats are its own (a fresh pipeline per rank), not a running total
+        stats = json.loads((tmp_path / "logs" / "stats" / f"{rank:05d}.json").read_text())
+        assert stats[0]["stats"] == {"ran": 1}
+    # A failing rank does not stop the others of its job; its error is raised after them.
+    with pytest.raises(OSError, match="disk full"):
+        InProcessRankWorker().run_for_rank(executor, [5, 3], ["127.0.0.1"], 0)
+    assert (tmp_path / "ran.txt").read_text().split("\n")[-2] == f"3 {os.getpid()}"
+    assert sorted(os.listdir(tmp_path / "logs" / "completions")) == ["00000", "00001", "00002", "00003"]

@@ -452,13 +452,14 @@ def test_sample_is_seeded_capped_and_keeps_the_heldout_split(sampled_corpus, kor
 def test_character_cap_draws_fewer_lines(sampled_corpus):
     from tokenizer.sample import sample_corpus
 
-    config = VocabConfig(heldout_fraction=0.05, max_training_lines=0, max_heldout_lines=0, seed=3)
+    config = VocabConfig(heldout_fraction=0.05, max_training_lines=0, max_heldout_lines=10, seed=3)
     whole = sample_corpus([sampled_corpus], config, progress=False)
+    assert len(whole.heldout) == 10 < whole.corpus_heldout_lines  # a drawn held-out sample
     cap = whole.corpus_train_chars // 4
     capped = sample_corpus([sampled_corpus], replace(config, max_training_chars=cap), progress=False)
     assert len(capped.train) == whole.corpus_train_lines * cap // whole.corpus_train_chars
     assert 0.8 * cap < sum(map(len, capped.train)) < 1.2 * cap  # a uniform draw: the mean length
-    assert capped.heldout == whole.heldout  # the cap is on training text only
+    assert capped.heldout == whole.heldout  # the cap is on training text only, the draw its own
     # The line cap still holds where it is the smaller one; a cap above the corpus keeps it whole.
     both = sample_corpus(
         [sampled_corpus], replace(config, max_training_chars=cap, max_training_lines=50), False

@@ -69,14 +69,15 @@ class VocabConfig:
     # trained on by SentencePiece and counted for the usage selection, so memory and time grow
     # with this, not with the corpus. 0 uses every line.
     max_training_lines: int = 5_000_000
-    # Most training characters, by drawing fewer lines: peak memory follows them (SentencePiece's
+    # About this many training characters at most (an expected size: fewer lines are drawn, each
+    # whole): peak memory follows them (SentencePiece's
     # trainer, the raw and the segmented lines; bench/vocab.py --part scale on 1 GB of JSONL, base
     # Llama-2: 3.8 GB at 150M characters, 8.3 GB at all 397M) and tokens per character hardly
     # move (0.5317 against 0.5319). 0: no character cap.
     max_training_chars: int = 150_000_000
     # Most held-out lines the proofs and tokens per character are measured on (same draw); 0: all.
     max_heldout_lines: int = 200_000
-    # Seed of the line sample; a corpus under both caps is used whole, whatever the seed.
+    # Seed of the line sample; a corpus under every cap is used whole, whatever the seed.
     seed: int = 0
 
     def __post_init__(self):

@@ -83,25 +83,26 @@ def sample_corpus(inputs: Sequence[str | Path], config: VocabConfig, progress: b
     """Count the corpus, draw the sample with config.seed, then read the chosen lines."""
     from tqdm import tqdm
 
-    n_train = n_heldout = train_chars = 0
+    n_train = n_heldout = train_chars = last_chars = 0
     placeholders: set[str] = set()
     lines = tqdm(corpus_lines(inputs, config), desc="counting lines", unit=" lines", disable=not progress)
     for held, line in lines:
         if held:
             n_heldout += 1
             continue
-        n_train += 1
-        train_chars += len(line)
+        n_train, last_chars = n_train + 1, len(line)
+        train_chars += last_chars
         if "<|" in line:
             placeholders.update(PLACEHOLDER.findall(line))
     # A tiny corpus with no held-out document: its last training line is measured on instead.
     moved = n_train - 1 if n_heldout == 0 and n_train > 1 else None
     if moved is not None:
-        n_train, n_heldout = n_train - 1, 1
+        n_train, n_heldout, train_chars = n_train - 1, 1, train_chars - last_chars
 
-    rng = np.random.default_rng(config.seed)
-    train_pick = _Picker(choose(n_train, training_lines_to_draw(n_train, train_chars, config), rng))
-    heldout_pick = _Picker(choose(n_heldout, config.max_heldout_lines, rng))
+    # One generator per split: the held-out draw stays put whatever the training caps are.
+    train_rng, heldout_rng = np.random.default_rng(config.seed), np.random.default_rng([config.seed, 1])
+    train_pick = _Picker(choose(n_train, training_lines_to_draw(n_train, train_chars, config), train_rng))
+    heldout_pick = _Picker(choose(n_heldout, config.max_heldout_lines, heldout_rng))
     train, heldout, number = [], [], 0  # number: of the next training line
     total, bar = n_train + n_heldout, {"desc": "sampling lines", "unit": " lines", "disable": not progress}
     lines = tqdm(corpus_lines(inputs, config), total=total, **bar)

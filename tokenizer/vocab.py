@@ -1,13 +1,14 @@
 """`ko-vocab`: extend the base SentencePiece model with Korean pieces learned on morpheme boundaries.
 
-Steps: draw a seeded sample of at most vocab.max_training_lines training lines (a share of
-documents is held out by id, and measured on); mark MeCab morpheme boundaries on the sample (every
-one, or with vocab.boundaries=lexical only those of content words; each distinct eojeol is
-analysed once unless vocab.analysis_unit=line); train a Korean BPE model
-whose pieces never cross a marked boundary; choose new pieces (Korean, not in the
-base, no digits, emails or URLs); append them to the base model without moving any original id;
-export the Hugging Face files. Then prove it on the held-out text: HF ids equal SentencePiece's,
-English and code keep their base ids, decode(encode(x)) == x; and measure tokens per character.
+Steps: draw a seeded sample of at most vocab.max_training_lines training lines and about
+vocab.max_training_chars characters (a share of documents is held out by id, and measured on);
+mark MeCab morpheme boundaries on the sample (every one, or with vocab.boundaries=lexical only
+those of content words; each distinct eojeol is analysed once unless vocab.analysis_unit=line);
+train a Korean BPE model whose pieces never cross a marked boundary; choose new pieces (Korean,
+not in the base, no digits, emails or URLs); append them to the base model without moving any
+original id; export the Hugging Face files. Then prove it on the held-out text: HF ids equal
+SentencePiece's, English and code keep their base ids, decode(encode(x)) == x; and measure tokens
+per character.
 """
 
 from __future__ import annotations
