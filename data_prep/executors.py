@@ -140,7 +140,6 @@ class InProcessRankWorker(RankWorker):
 
     def run_for_rank(self, executor_ref, ranks: list[int], node_ips: list[str], node_idx: int):
         import copy
-        import os
 
         from datatrove.utils.stats import PipelineStats
 
