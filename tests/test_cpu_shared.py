@@ -11,7 +11,7 @@ from tests.conftest import SHARED, fresh_repo, run_checked, shared_path
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
-KO_CAP, EN_CAP = 500_000, 2_500_000  # characters per Korean source, and of English replay (enough for 25%)
+KO_CAP, EN_CAP = 250_000, 1_250_000  # characters per Korean source, and of English replay (enough for 25%)
 
 
 def capped_recipe(text: str) -> dict:
