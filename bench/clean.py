@@ -174,6 +174,16 @@ def write_parts(folder: Path, records, parts: int) -> list[Path]:
     return paths
 
 
+def measure_files(paths: list[Path]) -> tuple[int, int]:
+    """(bytes, lines) of JSONL files: their size and their documents."""
+    size = sum(path.stat().st_size for path in paths)
+    lines = 0
+    for path in paths:
+        with open(path, encoding="utf-8") as f:
+            lines += sum(1 for _ in f)
+    return size, lines
+
+
 def throughput_corpus(folder: Path, repeat: int, parts: int) -> list[Path]:
     """All four shared corpora, `repeat` times with distinct ids, in PARTS files."""
     docs = shared_documents()
@@ -274,8 +284,7 @@ def throughput(args) -> dict:
         tmp = Path(tmp)
         (tmp / "in").mkdir()
         corpus = throughput_corpus(tmp / "in", args.repeat, args.tasks)
-        size = sum(path.stat().st_size for path in corpus)
-        n_docs = sum(1 for path in corpus for _ in open(path, encoding="utf-8"))
+        size, n_docs = measure_files(corpus)
         config = dataclasses.replace(CleanConfig(), tasks=args.tasks, workers=args.workers)
         ours = clean_corpus(config, [str(path) for path in corpus], tmp / "ours").seconds
         try:
@@ -334,8 +343,7 @@ def memory(args) -> dict:
         tmp = Path(tmp)
         (tmp / "in").mkdir()
         corpus = memory_corpus(tmp / "in", args.gb, args.tasks)
-        size = sum(path.stat().st_size for path in corpus)
-        n_docs = sum(1 for path in corpus for _ in open(path, encoding="utf-8"))
+        size, n_docs = measure_files(corpus)
         peak, done = [0], threading.Event()
 
         def sample() -> None:
@@ -414,8 +422,7 @@ def engines(args) -> dict:
         tmp = Path(tmp)
         (tmp / "in").mkdir()
         corpus = precedents_corpus(tmp / "in", args.repeat, args.tasks)
-        size = sum(path.stat().st_size for path in corpus)
-        n_docs = sum(1 for path in corpus for _ in open(path, encoding="utf-8"))
+        size, n_docs = measure_files(corpus)
         paths = [str(path) for path in corpus]
         base = dataclasses.replace(CleanConfig(), tasks=args.tasks)
         runs = {}
