@@ -162,10 +162,10 @@ class InProcessRankWorker(RankWorker):
 
 def ray_tasks_per_job(tasks: int, config: CleanConfig) -> int:
     """clean.ray.tasks_per_job, or with 0 the stage's tasks split evenly over clean.workers actors
-    (clean.workers 0: every task at once, one actor each)."""
+    (clean.workers 0: every task at once, one actor each); at least 1, even with no task left."""
     if config.ray.tasks_per_job:
         return config.ray.tasks_per_job
-    return -(-tasks // config.workers) if config.workers else 1
+    return max(1, -(-tasks // config.workers)) if config.workers else 1
 
 
 def _run_slurm(stages: list[Stage], config: CleanConfig, logs: str) -> None:

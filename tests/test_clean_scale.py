@@ -127,7 +127,7 @@ def test_ray_actors_run_a_stage_s_tasks_in_even_shares():
     from pipeline.params import ParamsError
 
     config = replace(CleanConfig(), workers=2)
-    assert [ray_tasks_per_job(n, config) for n in (1, 2, 4, 5, 20)] == [1, 1, 2, 3, 10]
+    assert [ray_tasks_per_job(n, config) for n in (0, 1, 2, 4, 5, 20)] == [1, 1, 1, 2, 3, 10]
     assert ray_tasks_per_job(20, replace(config, workers=0)) == 1  # every task at once
     assert ray_tasks_per_job(20, replace(config, ray=RayConfig(tasks_per_job=3))) == 3
     with pytest.raises(ParamsError, match="tasks_per_job = -1"):

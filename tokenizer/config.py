@@ -70,10 +70,10 @@ class VocabConfig:
     # with this, not with the corpus. 0 uses every line.
     max_training_lines: int = 5_000_000
     # About this many training characters at most (an expected size: fewer lines are drawn, each
-    # whole): peak memory follows them (SentencePiece's
-    # trainer, the raw and the segmented lines; bench/vocab.py --part scale on 1 GB of JSONL, base
-    # Llama-2: 3.8 GB at 150M characters, 8.3 GB at all 397M) and tokens per character hardly
-    # move (0.5317 against 0.5319). 0: no character cap.
+    # whole): peak memory follows them (SentencePiece's trainer, the raw and the segmented lines;
+    # bench/vocab.py --part scale on 1 GB of JSONL, base Llama-2: 3.8 GB at 150M characters,
+    # 8.3 GB at all 397M) and tokens per character hardly move (0.5317 against 0.5319).
+    # 0: no character cap.
     max_training_chars: int = 150_000_000
     # Most held-out lines the proofs and tokens per character are measured on (same draw); 0: all.
     max_heldout_lines: int = 200_000
