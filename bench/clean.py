@@ -1,7 +1,7 @@
-"""Benchmarks of the clean stage: near-duplicate recall, PII precision/recall, throughput vs datatrove.
+"""Benchmarks of the clean stage: near-duplicate recall, throughput vs datatrove, memory, engines.
+(PII against datatrove and Presidio: bench/pii.py.)
 
     python bench/clean.py neardup      # injected copies edited by 1-10% of their words
-    python bench/clean.py pii          # ../shared/data/pii/eval_corpus.jsonl
     python bench/clean.py throughput   # ko-clean vs datatrove's stock pipeline, same files, same run
     python bench/clean.py memory       # peak RSS of ko-clean on a ~1 GB corpus (--gb)
     python bench/clean.py engines      # local vs Ray executor, same workers; local 1 vs 2 workers
@@ -124,26 +124,6 @@ def neardup(args) -> dict:
         "bands_x_rows": f"{config.num_bands}x{config.rows_per_band}",
         "seconds": report.seconds,
     }
-    print(json.dumps(result))
-    return result
-
-
-def pii(args) -> dict:
-    """Span-overlap precision/recall per kind on the synthetic gold set (data_prep.pii_eval)."""
-    from data_prep.pii_eval import score_pii
-
-    score = score_pii(SHARED / "pii/eval_corpus.jsonl")
-    per_kind = score.per_kind()
-    result = {
-        "bench": "pii",
-        "recall": round(score.recall, 4),
-        "precision": round(score.precision, 4),
-        "gold_spans": score.gold_spans,
-        "public_numbers_kept": score.public_numbers_kept,
-        "per_kind": per_kind,
-    }
-    for k, v in per_kind.items():
-        print(f"{k:9s} gold {v['gold']:4d}  recall {v['recall']:.3f}  precision {v['precision']:.3f}")
     print(json.dumps(result))
     return result
 
@@ -472,7 +452,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("bench", choices=["neardup", "pii", "throughput", "memory", "engines"])
+    parser.add_argument("bench", choices=["neardup", "throughput", "memory", "engines"])
     parser.add_argument("--docs", type=int, default=2000, help="base documents for neardup")
     parser.add_argument(
         "--config", default="{}", help="JSON of clean params to override, e.g. '{\"num_bands\": 20}'"
@@ -497,7 +477,7 @@ def main() -> None:
     )
     parser.add_argument("--skip-single", action="store_true", help="engines: no local run on 1 worker")
     args = parser.parse_args()
-    benches = {"neardup": neardup, "pii": pii, "throughput": throughput, "memory": memory, "engines": engines}
+    benches = {"neardup": neardup, "throughput": throughput, "memory": memory, "engines": engines}
     benches[args.bench](args)
 
 

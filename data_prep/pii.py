@@ -84,15 +84,30 @@ class Rule:
 
 
 RRN_WORDS = re.compile(r"주민|외국인|등록번호")
+# A birth date and gender digit alone ("880917-1") is a resident number's visible part only with
+# one of these before it; "제201002-1호" (a registry precedent) has the same shape.
+PARTIAL_RRN_WORDS = re.compile(r"주민|외국인|등록번호|생년월일|RRN")
 CRN_WORDS = re.compile(r"법인")
 CARD_WORDS = re.compile(r"카드|card|Card|CARD|결제")
 BRN_WORDS = re.compile(r"사업자")
 ACCOUNT_WORDS = re.compile(
     r"계좌|은행|농협|신한|국민|우리|하나|기업|카카오뱅크|토스|케이뱅크|우체국|새마을|수협|신협|"
-    r"SC제일|씨티|대구|부산|경남|광주|전북|제주|산업|입금|송금|이체"
+    r"SC제일|씨티|대구|부산|경남|광주|전북|제주|산업|입금|송금|이체|IBK|KB|NH"
 )
 PASSPORT_WORDS = re.compile(r"여권|[Pp]assport|PASSPORT")
+# Foreign passports are written next to the holder's nationality, often without the word 여권
+# ("중국 국적 왕웨이(E12345678)"): a letter-and-digits number needs one of these before it.
+NATIONALITY_WORDS = re.compile(
+    r"국적|중국|필리핀|베트남|태국|인도네시아|네팔|캄보디아|미얀마|우즈베키스탄|우즈벡|몽골|"
+    r"스리랑카|방글라데시|파키스탄|일본|미국|러시아|카자흐스탄|키르기스|동티모르|라오스|인도|"
+    r"영국|캐나다|호주|대만|홍콩|말레이시아|싱가포르|프랑스|독일|[Nn]ationality"
+)
 LICENCE_WORDS = re.compile(r"면허")
+# Bare 10-14 digit runs are order, tracking and policy numbers unless an account word stands
+# before them, or a bank's name right before the digits ("농협 79012345678901", not
+# "농협몰 주문번호 2023..."); bank names that are also common words (우리, 하나) do not count.
+ACCOUNT_BARE_WORDS = re.compile(r"계좌|입금|송금|이체")
+BANK_RIGHT_BEFORE = re.compile(r"(?:은행|뱅크|농협|수협|신협|우체국|새마을금고|IBK|NH)[\s:()\[\]]*$")
 
 
 def _check_rrn(m: re.Match[str], before: str) -> str | None:
@@ -109,6 +124,13 @@ def _check_rrn(m: re.Match[str], before: str) -> str | None:
     return "crn" if CRN_WORDS.search(before) else "rrn"
 
 
+def _check_partial_rrn(m: re.Match[str], before: str) -> str | None:
+    if not _valid_date(_digits(m.group(0))[:6]):
+        return None
+    masked = not m.group(0)[-1].isdigit()
+    return "rrn" if masked or PARTIAL_RRN_WORDS.search(before) else None
+
+
 def _check_crn(m: re.Match[str], before: str) -> str | None:
     # A 13-digit number whose first six digits are not a date can still be a corporation's.
     if CRN_WORDS.search(before) or crn_checksum_ok(_digits(m.group(0))):
@@ -120,7 +142,12 @@ def _check_card(m: re.Match[str], before: str) -> str | None:
     digits = _digits(m.group(0))
     if not 13 <= len(digits) <= 19:
         return None
-    return "card" if luhn_ok(digits) or CARD_WORDS.search(before) else None
+    if CARD_WORDS.search(before):
+        return "card"
+    # A bare digit run after "계좌" is an account even when it passes Luhn (one in ten does).
+    if m.group(0).isdigit() and _check_bare_account(m, before):
+        return None
+    return "card" if luhn_ok(digits) else None
 
 
 def _check_brn(m: re.Match[str], before: str) -> str | None:
@@ -143,15 +170,40 @@ def _check_account(m: re.Match[str], before: str) -> str | None:
     return "account" if ACCOUNT_WORDS.search(before) else None
 
 
+def _check_bare_account(m: re.Match[str], before: str) -> str | None:
+    return "account" if ACCOUNT_BARE_WORDS.search(before) or BANK_RIGHT_BEFORE.search(before) else None
+
+
+def _check_passport_abroad(m: re.Match[str], before: str) -> str | None:
+    return "passport" if PASSPORT_WORDS.search(before) or NATIONALITY_WORDS.search(before) else None
+
+
+def _check_intl_phone(m: re.Match[str], before: str) -> str | None:
+    # E.164: at most 15 digits with the country code; under 8 is an expression ("+12 345").
+    return "phone" if 8 <= len(_digits(m.group(0))) <= 15 else None
+
+
 def _check_licence(m: re.Match[str], before: str) -> str | None:
     return "licence" if "-" in m.group(0) or LICENCE_WORDS.search(before) else None
 
 
+IP_WORDS = re.compile(r"IP|[Ii]p|아이피|접속|서버|호스트|[Hh]ost|[Ss]erver|from|주소")
+_AFTER_IPV4 = re.compile(r"\.(?!\d)|:\d{2}(?!\d)|[점번항호조목]")
+
+
 def _check_ip(m: re.Match[str], before: str) -> str | None:
     try:
-        ipaddress.ip_address(m.group(0))
+        address = ipaddress.ip_address(m.group(0))
     except ValueError:
         return None
+    if address.version == 4 and not IP_WORDS.search(before):
+        # Rulings number their sections "2.4.1.1." and their hearings "71.4.15.10:00"; "제4.5.6.7점"
+        # lists grounds of appeal. Without an IP word, all-small octets or a heading's dot, a time
+        # or a counter after the digits say it is not an address.
+        octets = [int(part) for part in m.group(0).split(".")]
+        after = m.string[m.end() : m.end() + 3]
+        if max(octets) < 32 or _AFTER_IPV4.match(after):
+            return None
     return "ip"
 
 
@@ -163,6 +215,8 @@ _PHONE_TAIL = rf"{_SEP}\d{{3,4}}{_SEP}\d{{4}}"
 # Mobile 010 (legacy 011, 016-019), Seoul 02, regional 031-033/041-044/051-055/061-064, 070
 # internet phones and 050X safe numbers. 15xx/16xx/18xx are business numbers: not matched.
 _PHONE_PREFIX = r"(?:01[016-9]|02|0(?:3[1-3]|4[1-4]|5[1-5]|6[1-4])|070|050\d)"
+# The licence's old form prints the issuing region's name where the new one has its code 11-28.
+_LICENCE_REGION = r"(?:서울|부산|경기(?:북부|남부)?|강원|충북|충남|전북|전남|경북|경남|제주|대구|인천|광주|대전|울산|세종)"
 _PHONE_PREFIX_82 = r"(?:1[016-9]|2|(?:3[1-3]|4[1-4]|5[1-5]|6[1-4])|70|50\d)"
 
 RULES: tuple[Rule, ...] = (
@@ -192,6 +246,12 @@ RULES: tuple[Rule, ...] = (
         _check_rrn,
         2,
     ),
+    Rule(
+        "rrn",
+        re.compile(rf"{_NOT_DIGIT_BEFORE}\d{{6}}\s?[-–]\s?[1-8](?:[*xX●○]{{6}}|(?![\d*xX●○]))"),
+        _check_partial_rrn,
+        2,
+    ),
     Rule("crn", re.compile(rf"{_NOT_DIGIT_BEFORE}\d{{6}}-\d{{7}}{_NOT_DIGIT_AFTER}"), _check_crn, 3),
     Rule(
         "card",
@@ -212,6 +272,12 @@ RULES: tuple[Rule, ...] = (
         6,
     ),
     Rule(
+        "licence",
+        re.compile(rf"{_LICENCE_REGION}\s?\d{{2}}[- ]?\d{{6}}[- ]?\d{{2}}{_NOT_DIGIT_AFTER}"),
+        _check_licence,
+        6,
+    ),
+    Rule(
         "passport",
         re.compile(r"(?<![A-Za-z0-9])[MSROD](?:\d{3}[A-Z]\d{4}|\d{8})(?![A-Za-z0-9])"),
         _always("passport"),
@@ -221,6 +287,12 @@ RULES: tuple[Rule, ...] = (
         "passport",
         re.compile(r"(?<![A-Za-z0-9])[A-Z]{0,2}\d{7,9}(?![A-Za-z0-9])"),
         _check_with(PASSPORT_WORDS, "passport"),
+        8,
+    ),
+    Rule(
+        "passport",
+        re.compile(r"(?<![A-Za-z0-9])(?:[A-Z]{1,2}\d{7,8}|[A-Z]\d{7}[A-Z])(?![A-Za-z0-9])"),
+        _check_passport_abroad,
         8,
     ),
     Rule(
@@ -238,8 +310,26 @@ RULES: tuple[Rule, ...] = (
         9,
     ),
     Rule(
+        "phone",
+        # Other countries: +81-80-1234-5678, +1 (213) 555-0147, +86 138 1234 5678. Not after a
+        # word or a digit: "24,639,390원+17,400,320원" is a sum.
+        re.compile(
+            r"(?<![\w)+])\+(?!82)[1-9]\d{0,2}"
+            r"(?:[- .]?(?:\(0\)[- .]?)?\(?\d{1,5}\)?(?:[- .]\d{2,5}){1,3}|\d{7,12})"
+            rf"{_NOT_DIGIT_AFTER}"
+        ),
+        _check_intl_phone,
+        9,
+    ),
+    Rule(
         "account",
-        re.compile(rf"{_NOT_DIGIT_BEFORE}\d{{2,6}}-\d{{2,6}}-\d{{2,7}}(?:-\d{{1,3}})?{_NOT_DIGIT_AFTER}"),
+        re.compile(rf"{_NOT_DIGIT_BEFORE}\d{{10,14}}{_NOT_DIGIT_AFTER}"),
+        _check_bare_account,
+        10,
+    ),
+    Rule(
+        "account",
+        re.compile(rf"{_NOT_DIGIT_BEFORE}\d{{2,7}}-\d{{2,7}}-\d{{2,7}}(?:-\d{{1,3}})?{_NOT_DIGIT_AFTER}"),
         _check_account,
         10,
     ),

@@ -6,6 +6,7 @@ import bz2
 import dataclasses
 import gzip
 import json
+import re
 import unicodedata
 from pathlib import Path
 
@@ -83,6 +84,31 @@ def test_news_boilerplate_lines_go_and_the_lead_sentence_stays():
         ("신한은행 110-4872-153649 로 입금", "account", "110-4872-153649"),
         ("접속 IP 121.135.247.182 에서", "ip", "121.135.247.182"),
         ("IPv6 2001:db8::1 주소", "ip", "2001:db8::1"),
+        # Driver's licences with the issuing region's name, as rulings and forms print them.
+        ("운전면허번호 서울 11-123456-78 (1종 보통)", "licence", "서울 11-123456-78"),
+        ("피고인(경기 22-345678-90)은", "licence", "경기 22-345678-90"),
+        ("| 김민수 | 강원 03-812345-61 | 2종 보통 |", "licence", "강원 03-812345-61"),
+        ("면허번호: 경기북부 15 123456 71", "licence", "경기북부 15 123456 71"),
+        # Foreigner registration numbers, masked resident numbers and partial ones.
+        ("외국인등록번호: 910315-5234561", "rrn", "910315-5234561"),
+        ("외국인등록번호 850102-6******", "rrn", "850102-6******"),
+        ("주민등록번호 880917-1xxxxxx", "rrn", "880917-1xxxxxx"),
+        ("생년월일(주민번호 앞자리) 880917-1", "rrn", "880917-1"),
+        # Foreign passports next to a nationality, with or without the word 여권.
+        ("중국 국적 왕웨이(E12345678)는", "passport", "E12345678"),
+        ("국적: 필리핀 / 여권: P1234567A", "passport", "P1234567A"),
+        ("베트남 국적 응우옌 반 안 (C1234567)", "passport", "C1234567"),
+        ("일본 국적, TK1234567", "passport", "TK1234567"),
+        # International phone numbers of other countries.
+        ("현지 연락처: +81-80-1234-5678", "phone", "+81-80-1234-5678"),
+        ("미국 연락처 +1 (213) 555-0147 로", "phone", "+1 (213) 555-0147"),
+        ("Tel. +86 138 1234 5678", "phone", "+86 138 1234 5678"),
+        ("+44 20 7946 0958(런던)", "phone", "+44 20 7946 0958"),
+        # Account layouts other than the common ones, and bare virtual accounts.
+        ("IBK기업은행 12-1234567-12-123 예금주", "account", "12-1234567-12-123"),
+        ("기업은행 301-123456-01-011", "account", "301-123456-01-011"),
+        ("가상계좌(농협): 79012345678901", "account", "79012345678901"),
+        ("입금계좌 : 국민 12345678901234", "account", "12345678901234"),
     ],
 )
 def test_pii_found_with_particles_and_variants(text, kind, found):
@@ -101,6 +127,16 @@ def test_pii_found_with_particles_and_variants(text, kind, found):
         "금액 12,345,678원, 2022.11.19. 작성",
         "견본 010-0000-0000",  # a form's dummy number
         "일련번호 110-4872-153649",  # an account layout without a bank keyword
+        # Shapes of the new kinds in text that holds none (court rulings and notices).
+        "가족관계등록선례 제201002-1호에 따라",  # a precedent number shaped like "880917-1"
+        "서울고법 2011. 12. 22. 선고 2010나123402-1 판결",
+        "합산한 금액(24,639,390원+17,400,320원)으로서",  # a sum, not "+17 ..." abroad
+        "전년 대비 +12 345명",  # too few digits for a phone number
+        "상고이유 제4.5.6.7점에 대하여",  # grounds of appeal, not an IP address
+        "2.4.1.1. 구 지방세법 제 조",  # a section heading
+        "원심 71.4.15.10:00 제8차 변론기일",  # a date and a time
+        "농협몰 주문번호 20231201123456 확인",  # a bank's name, then an order number
+        "중국 수출 실적 A1234567890호",  # too many digits for a passport
     ],
 )
 def test_not_pii(text):
@@ -114,6 +150,32 @@ def test_redaction_counts_per_kind_and_respects_kinds():
     assert counts == {"phone": 2, "email": 1}
     out, counts = redact_pii(text, kinds=["email"])
     assert out == "김철수 010-1234-5678, <|email|>, 010-9876-5432"
+
+
+# Shapes real rulings are full of; a placeholder on any of them would garble the legal text.
+RULING_TRAPS = re.compile(
+    r"\d{2,4}\s?[가-힣]{1,3}\d{1,7}(?:-\d+)?"  # case numbers: 2003다12345, 2010나123402-1
+    r"|제\s?\d+(?:[-.]\d+)*\s?(?:조|항|호|목|점|차|번)(?:의\s?\d+)?"  # articles, precedents
+    r"|\d{2,4}\s?\.\s?\d{1,2}\s?\.\s?\d{1,2}\.?"  # dates 2011. 12. 22.
+    r"|\d{1,3}(?:,\d{3})+\s?원|\d+\s?원"  # amounts
+)
+
+
+def test_no_placeholder_on_case_numbers_dates_or_amounts_in_court_rulings():
+    """Every 4th Supreme Court decision of the shared sample: no PII span overlaps a case number,
+    an article or precedent number, a date or an amount."""
+    hits, traps = [], 0
+    with gzip.open(shared_path("corpus", "ko_precedents", "ko_supreme_court_precedents_sample.jsonl.gz"), "rt") as f:
+        for i, line in enumerate(f):
+            if i % 4:
+                continue
+            text = json.loads(line)["text"]
+            spans = find_pii(text)
+            for m in RULING_TRAPS.finditer(text):
+                traps += 1
+                hits += [text[m.start() : m.end()] for s in spans if s.start < m.end() and m.start() < s.end]
+    assert traps > 100_000
+    assert hits == []
 
 
 def test_pii_targets_on_the_synthetic_gold_set():
