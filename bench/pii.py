@@ -99,12 +99,18 @@ def score_row(gold: Path, detect, kinds) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--gold", action="append", type=Path, help="gold JSONL (repeatable)")
     parser.add_argument("--json-out", type=Path, help="also write the results here")
     args = parser.parse_args()
     golds = args.gold or [SHARED / "pii/eval_corpus.jsonl"]
-    detectors = {"ours": lambda: (find_pii, None), "datatrove": datatrove_detector, "presidio": presidio_detector}
+    detectors = {
+        "ours": lambda: (find_pii, None),
+        "datatrove": datatrove_detector,
+        "presidio": presidio_detector,
+    }
     results = []
     for gold in golds:
         row = {"gold": str(gold)}
@@ -125,9 +131,14 @@ def main() -> None:
             if "error" in r or not r:
                 print(f"{name:24s} {r.get('error', 'missing')}")
                 continue
-            print(f"{name:24s} recall {r['recall']:.3f}  precision {r['precision']:.3f}  gold {r['gold_spans']}")
+            print(
+                f"{name:24s} recall {r['recall']:.3f}  precision {r['precision']:.3f}  gold {r['gold_spans']}"
+            )
         kinds = sorted(row["ours"]["per_kind"])
-        print(f"{'kind':9s} {'gold':>5s}  " + "  ".join(f"{n:>17s}" for n in ("ours R/P", "datatrove R/P", "presidio R/P")))
+        print(
+            f"{'kind':9s} {'gold':>5s}  "
+            + "  ".join(f"{n:>17s}" for n in ("ours R/P", "datatrove R/P", "presidio R/P"))
+        )
         for k in kinds:
             cells = []
             for name in ("ours", "datatrove", "presidio"):

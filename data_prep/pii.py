@@ -216,7 +216,9 @@ _PHONE_TAIL = rf"{_SEP}\d{{3,4}}{_SEP}\d{{4}}"
 # internet phones and 050X safe numbers. 15xx/16xx/18xx are business numbers: not matched.
 _PHONE_PREFIX = r"(?:01[016-9]|02|0(?:3[1-3]|4[1-4]|5[1-5]|6[1-4])|070|050\d)"
 # The licence's old form prints the issuing region's name where the new one has its code 11-28.
-_LICENCE_REGION = r"(?:서울|부산|경기(?:북부|남부)?|강원|충북|충남|전북|전남|경북|경남|제주|대구|인천|광주|대전|울산|세종)"
+_LICENCE_REGION = (
+    r"(?:서울|부산|경기(?:북부|남부)?|강원|충북|충남|전북|전남|경북|경남|제주|대구|인천|광주|대전|울산|세종)"
+)
 _PHONE_PREFIX_82 = r"(?:1[016-9]|2|(?:3[1-3]|4[1-4]|5[1-5]|6[1-4])|70|50\d)"
 
 RULES: tuple[Rule, ...] = (

@@ -165,7 +165,9 @@ def test_no_placeholder_on_case_numbers_dates_or_amounts_in_court_rulings():
     """Every 4th Supreme Court decision of the shared sample: no PII span overlaps a case number,
     an article or precedent number, a date or an amount."""
     hits, traps = [], 0
-    with gzip.open(shared_path("corpus", "ko_precedents", "ko_supreme_court_precedents_sample.jsonl.gz"), "rt") as f:
+    with gzip.open(
+        shared_path("corpus", "ko_precedents", "ko_supreme_court_precedents_sample.jsonl.gz"), "rt"
+    ) as f:
         for i, line in enumerate(f):
             if i % 4:
                 continue
