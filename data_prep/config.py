@@ -121,8 +121,9 @@ class CleanConfig:
     # --- quality filters (defaults: FineWeb-2's kor_Hang values where it has one, else Gopher's)
     # false skips every quality block below (normalization, PII and dedup still run).
     quality_filters: bool = True
-    # Length bounds. Words are whitespace-delimited eojeol (~3.5 characters in Korean). Lower
-    # min_words for short-form corpora such as reviews or comments.
+    # Length bounds. Words are whitespace-delimited eojeol (~3.5 characters in Korean) with a
+    # character that is not punctuation or a symbol (Gopher's count). Lower min_words for
+    # short-form corpora such as reviews or comments.
     min_chars: int = 0
     max_chars: int = 1_000_000
     min_words: int = 50
@@ -136,8 +137,12 @@ class CleanConfig:
     # Share of words with at least one letter (FineWeb-2 kor_Hang: 0.791).
     min_alpha_words_ratio: float = 0.791
     # Eojeol that are or end with a Korean stopword morpheme (의, 다, 는, 에서...) needed to keep.
+    # A Korean choice: Gopher/datatrove count distinct whole words, which on eojeol finds almost
+    # none (bench/filters.py: on kiwi's morphemes datatrove's count is the one to compare).
     min_stop_words: int = 2
-    # ('#' + ellipses) per word, and shares of lines that start with a bullet / end with an ellipsis.
+    # '#' per word and ellipses per word (each against the limit), and shares of all lines that
+    # start with a bullet / end with an ellipsis. Bullets include ■□○●▶※ (a Korean choice;
+    # datatrove's are • and -).
     max_symbol_word_ratio: float = 0.1
     max_bullet_lines_ratio: float = 0.9
     max_ellipsis_lines_ratio: float = 0.3
@@ -146,9 +151,11 @@ class CleanConfig:
     dup_para_char_frac: float = 0.2
     dup_line_frac: float = 0.374
     dup_line_char_frac: float = 0.2
-    # Character share of the most frequent word 2-, 3-, 4-gram.
+    # Characters of the most frequent word 2-, 3-, 4-gram (when it occurs more than once: a
+    # choice, datatrove also scores a single one) over all characters of the text.
     top_ngram_frac: tuple[float, ...] = (0.282, 0.228, 0.185)
-    # Character share of words inside repeated word 5-, 6-, 7-, 8-, 9-, 10-grams.
+    # Characters of word 5-, 6-, 7-, 8-, 9-, 10-grams that repeat an earlier one (left to right,
+    # no overlap) over all characters: datatrove's statistic, the one FineWeb-2 tuned these on.
     dup_ngram_frac: tuple[float, ...] = (0.201, 0.184, 0.168, 0.154, 0.14, 0.127)
     # FineWeb: share of lines ending in terminal punctuation (or 다/요), short lines, duplicated
     # line characters, newlines per word.

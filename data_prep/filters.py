@@ -4,11 +4,17 @@ Defaults follow FineWeb-2's tuned values for Korean (`kor_Hang`) on Gopher's and
 filters. Words are whitespace-delimited eojeol. Korean attaches particles and endings to the
 word before them, so word lists (stopwords, spam) are matched on suffixes or substrings,
 never on whole eojeol alone.
+
+Each statistic is computed as datatrove's filter computes it, since FineWeb-2 tuned the
+thresholds on datatrove's numbers; given our words, the blocks decide as datatrove's do
+(tests/test_clean_blocks.py, bench/filters.py). The Korean choices that differ are marked
+"choice" below and in the params comments.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,8 +38,10 @@ SPAM_PHRASES = (
     "온라인카지노", "바카라사이트", "슬롯사이트", "파워볼사이트", "홀덤사이트", "조건만남", "만남어플",
     "성인용품", "작업대출", "대출문의", "비아그라판매", "시알리스판매", "야동사이트",
 )  # fmt: skip
-_PUNCT_END = (".", "!", "?", "…", "'", '"', "”", "’", "。", "다", "요")
+LINE_END_CHARS = (".", "!", "?", "…", "'", '"', "”", "’", "。", "다", "요")
 _BULLETS = ("•", "·", "-", "*", "▶", "►", "■", "□", "○", "●", "◆", "◇", "▷", "☞", "※", "✔", "➤")
+_PARAGRAPH_BREAK = re.compile(r"\n{2,}")
+_LINE_BREAK = re.compile(r"\n+")
 _EDGE_PUNCT = "\"'“”‘’()[]{}<>.,!?;:…·~-"
 
 
@@ -67,6 +75,11 @@ class DocStats:
         return self.text.split()
 
     @cached_property
+    def non_symbol_words(self) -> list[str]:
+        """Words with at least one character that is not punctuation or a symbol (Gopher's)."""
+        return [w for w in self.words if not all(_is_symbol(ch) for ch in w)]
+
+    @cached_property
     def non_space_chars(self) -> int:
         return sum(1 for ch in self.text if not ch.isspace())
 
@@ -88,19 +101,25 @@ def _duplicates(elements: Sequence[str]) -> tuple[int, int]:
     return count, chars
 
 
-def _duplicated_ngram_char_fraction(words: list[str], n: int) -> float:
-    """Share of word characters inside n-grams that occur more than once (each word once)."""
-    if len(words) < n:
-        return 0.0
-    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
-    counts = Counter(grams)
-    covered = [False] * len(words)
-    for i, g in enumerate(grams):
-        if counts[g] > 1:
-            for j in range(i, i + n):
-                covered[j] = True
-    total = sum(len(w) for w in words)
-    return sum(len(w) for w, c in zip(words, covered, strict=True) if c) / max(total, 1)
+def _repeated_ngram_chars(words: list[str], n: int) -> int:
+    """Characters of the n-grams that repeat an earlier one, counted left to right without
+    overlap (a repeat skips its n words): Gopher's duplicate n-gram numerator as datatrove
+    computes it, on which FineWeb-2 tuned the thresholds."""
+    seen: set[str] = set()
+    chars = i = 0
+    while i < len(words) - n + 1:
+        gram = "".join(words[i : i + n])
+        if gram in seen:
+            chars += len(gram)
+            i += n
+        else:
+            seen.add(gram)
+            i += 1
+    return chars
+
+
+def _is_symbol(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "PS"
 
 
 Block = Callable[[DocStats], "str | None"]
@@ -140,7 +159,7 @@ class QualityFilters:
             return "too_short_chars"
         if len(s.text) > c.max_chars:
             return "too_long_chars"
-        if len(s.words) < c.min_words:
+        if len(s.non_symbol_words) < c.min_words:
             return "too_few_words"
         return None
 
@@ -160,8 +179,7 @@ class QualityFilters:
 
     def gopher_quality(self, s: DocStats) -> str | None:
         c = self.config
-        words = [w.strip(_EDGE_PUNCT) for w in s.words]
-        words = [w for w in words if w]
+        words = s.non_symbol_words
         if not words:
             return "no_words"
         avg = sum(len(w) for w in words) / len(words)
@@ -170,7 +188,9 @@ class QualityFilters:
         alpha = sum(1 for w in s.words if any(ch.isalpha() for ch in w))
         if alpha < c.min_alpha_words_ratio * len(s.words):
             return "alpha_words_ratio"
-        stop = sum(1 for w in words if w.endswith(KOREAN_STOPWORDS))
+        # Korean choice: an eojeol counts when it ends with a stopword morpheme (Gopher and
+        # datatrove count distinct whole words, which on eojeol would find almost none).
+        stop = sum(1 for w in words if w.strip(_EDGE_PUNCT).endswith(KOREAN_STOPWORDS))
         if stop < c.min_stop_words:
             return "stopwords"
         return None
@@ -178,13 +198,15 @@ class QualityFilters:
     def symbols(self, s: DocStats) -> str | None:
         c = self.config
         n_words = max(len(s.words), 1)
-        if (s.text.count("#") + s.text.count("...") + s.text.count("…")) / n_words > c.max_symbol_word_ratio:
+        if s.text.count("#") / n_words > c.max_symbol_word_ratio:
             return "symbol_ratio"
-        lines = s.lines or [""]
-        if (
-            sum(1 for line in lines if line.lstrip().startswith(_BULLETS)) / len(lines)
-            > c.max_bullet_lines_ratio
-        ):
+        if (s.text.count("...") + s.text.count("…")) / n_words > c.max_symbol_word_ratio:
+            return "symbol_ratio"
+        # Over every line, blank ones included, as Gopher counts them.
+        lines = s.text.splitlines() or [""]
+        # Korean choice: documents bullet with ■□○●▶※ as well as • and -.
+        bullets = sum(1 for line in lines if line.lstrip().startswith(_BULLETS))
+        if bullets / len(lines) > c.max_bullet_lines_ratio:
             return "bullet_lines"
         if (
             sum(1 for line in lines if line.rstrip().endswith(("...", "…"))) / len(lines)
@@ -194,29 +216,32 @@ class QualityFilters:
         return None
 
     def gopher_repetition(self, s: DocStats) -> str | None:
+        # Fractions as datatrove computes them (over all characters of the text), the statistic
+        # FineWeb-2 tuned its Korean thresholds on.
         c = self.config
         n_chars = max(len(s.text), 1)
-        if s.paragraphs:
-            count, chars = _duplicates(s.paragraphs)
-            if count / len(s.paragraphs) > c.dup_para_frac:
-                return "dup_para_frac"
-            if chars / n_chars > c.dup_para_char_frac:
-                return "dup_para_char_frac"
-        if s.lines:
-            count, chars = _duplicates(s.lines)
-            if count / len(s.lines) > c.dup_line_frac:
-                return "dup_line_frac"
-            if chars / n_chars > c.dup_line_char_frac:
-                return "dup_line_char_frac"
-        word_chars = max(sum(len(w) for w in s.words), 1)
+        paragraphs = _PARAGRAPH_BREAK.split(s.text.strip())
+        count, chars = _duplicates(paragraphs)
+        if count / len(paragraphs) > c.dup_para_frac:
+            return "dup_para_frac"
+        if chars / n_chars > c.dup_para_char_frac:
+            return "dup_para_char_frac"
+        lines = _LINE_BREAK.split(s.text)
+        count, chars = _duplicates(lines)
+        if count / len(lines) > c.dup_line_frac:
+            return "dup_line_frac"
+        if chars / n_chars > c.dup_line_char_frac:
+            return "dup_line_char_frac"
         for n, limit in c.top_ngram_limits():
             grams = s.word_ngrams(n)
             if grams:
                 gram, count = Counter(grams).most_common(1)[0]
-                if count > 1 and len(gram.replace(" ", "")) * count / word_chars > limit:
+                # Choice: an n-gram seen once is not a repetition (datatrove scores it anyway,
+                # which drops short texts; ours reach this block only with min_words words).
+                if count > 1 and len(gram) * count / n_chars > limit:
                     return f"top_{n}gram_frac"
         for n, limit in c.dup_ngram_limits():
-            if _duplicated_ngram_char_fraction(s.words, n) > limit:
+            if _repeated_ngram_chars(s.words, n) / n_chars > limit:
                 return f"dup_{n}gram_frac"
         return None
 
@@ -225,7 +250,7 @@ class QualityFilters:
         lines = [line.strip() for line in s.lines]
         if not lines:
             return "empty"
-        if sum(1 for line in lines if line.endswith(_PUNCT_END)) / len(lines) < c.min_line_punct_ratio:
+        if sum(1 for line in lines if line.endswith(LINE_END_CHARS)) / len(lines) < c.min_line_punct_ratio:
             return "line_punct_ratio"
         if sum(1 for line in lines if len(line) <= c.short_line_chars) / len(lines) > c.max_short_line_ratio:
             return "short_line_ratio"
