@@ -40,6 +40,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from tqdm import tqdm
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from data_prep.config import CleanConfig  # noqa: E402
@@ -202,7 +204,7 @@ def compare(docs, block, config, words, name) -> tuple[dict, list[dict]]:
     differing = []
     agree = agree_long = long = 0
     t = time.perf_counter()
-    for i, (source, text) in enumerate(docs):
+    for i, (source, text) in enumerate(tqdm(docs, desc=f"{block} {name}", unit="doc", mininterval=10)):
         a, b = mine(text), other(text)
         # Documents with min_words words: the only ones our later blocks see in the stage.
         is_long = len(DocStats(text).non_symbol_words) >= config.min_words

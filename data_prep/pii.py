@@ -89,6 +89,9 @@ RRN_WORDS = re.compile(r"주민|외국인|등록번호")
 PARTIAL_RRN_WORDS = re.compile(r"주민|외국인|등록번호|생년월일|RRN")
 CRN_WORDS = re.compile(r"법인")
 CARD_WORDS = re.compile(r"카드|card|Card|CARD|결제")
+# Other 16-digit numbers: certificates, receipts, orders. Without a card word, one of these
+# before a Luhn-passing run says it is not a card ("발급번호 2023-0530-9980-2207").
+NOT_CARD_WORDS = re.compile(r"발급|접수|주문|송장|운송장|증권|고지|승인|일련|문서|신청|등록|관리")
 BRN_WORDS = re.compile(r"사업자")
 ACCOUNT_WORDS = re.compile(
     r"계좌|은행|농협|신한|국민|우리|하나|기업|카카오뱅크|토스|케이뱅크|우체국|새마을|수협|신협|"
@@ -107,7 +110,10 @@ LICENCE_WORDS = re.compile(r"면허")
 # before them, or a bank's name right before the digits ("농협 79012345678901", not
 # "농협몰 주문번호 2023..."); bank names that are also common words (우리, 하나) do not count.
 ACCOUNT_BARE_WORDS = re.compile(r"계좌|입금|송금|이체")
-BANK_RIGHT_BEFORE = re.compile(r"(?:은행|뱅크|농협|수협|신협|우체국|새마을금고|IBK|NH)[\s:()\[\]]*$")
+BANK_RIGHT_BEFORE = re.compile(
+    r"(?:은행|뱅크|농협|수협|신협|우체국|새마을금고|IBK|NH|KB|SC|국민|신한|우리|하나|기업|씨티|카카오|토스|"
+    r"케이뱅크|산업|대구|부산|경남|광주|전북|제주)[\s:()\[\]]*$"
+)
 
 
 def _check_rrn(m: re.Match[str], before: str) -> str | None:
@@ -124,11 +130,20 @@ def _check_rrn(m: re.Match[str], before: str) -> str | None:
     return "crn" if CRN_WORDS.search(before) else "rrn"
 
 
+_NAME_PAREN_BEFORE = re.compile(r"[가-힣]\s?\($")
+
+
 def _check_partial_rrn(m: re.Match[str], before: str) -> str | None:
     if not _valid_date(_digits(m.group(0))[:6]):
         return None
-    masked = not m.group(0)[-1].isdigit()
-    return "rrn" if masked or PARTIAL_RRN_WORDS.search(before) else None
+    if not m.group(0)[-1].isdigit():  # a masked tail: 880917-1******, 950812-2795***, 851019-*******
+        return "rrn"
+    # The birth date and gender digit alone: after a keyword, or in parentheses after a name,
+    # as indictments write them ("피해자 민기범(800126-1)에게").
+    after = m.string[m.end() : m.end() + 1]
+    if PARTIAL_RRN_WORDS.search(before) or (_NAME_PAREN_BEFORE.search(before) and after in (")", ",")):
+        return "rrn"
+    return None
 
 
 def _check_crn(m: re.Match[str], before: str) -> str | None:
@@ -147,7 +162,14 @@ def _check_card(m: re.Match[str], before: str) -> str | None:
     # A bare digit run after "계좌" is an account even when it passes Luhn (one in ten does).
     if m.group(0).isdigit() and _check_bare_account(m, before):
         return None
+    if NOT_CARD_WORDS.search(before):
+        return None
     return "card" if luhn_ok(digits) else None
+
+
+def _check_masked_card(m: re.Match[str], before: str) -> str | None:
+    # 4-4-4-4 with a masked middle ("9430-****-****-0806"): receipts print cards this way.
+    return "card" if "*" in m.group(0) and len(_digits(m.group(0))) >= 8 else None
 
 
 def _check_brn(m: re.Match[str], before: str) -> str | None:
@@ -250,7 +272,12 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "rrn",
-        re.compile(rf"{_NOT_DIGIT_BEFORE}\d{{6}}\s?[-–]\s?[1-8](?:[*xX●○]{{6}}|(?![\d*xX●○]))"),
+        # A masked tail (the gender digit, maybe more digits, then the mask), or the gender digit
+        # alone.
+        re.compile(
+            rf"{_NOT_DIGIT_BEFORE}\d{{6}}\s?[-–]\s?"
+            r"(?:[1-8*xX●○]\d{0,5}[*xX●○]{1,7}|[1-8])(?![\d*xX●○])"
+        ),
         _check_partial_rrn,
         2,
     ),
@@ -259,6 +286,12 @@ RULES: tuple[Rule, ...] = (
         "card",
         re.compile(rf"{_NOT_DIGIT_BEFORE}[2-69]\d{{3}}(?:[- ]?\d{{2,6}}){{2,4}}{_NOT_DIGIT_AFTER}"),
         _check_card,
+        4,
+    ),
+    Rule(
+        "card",
+        re.compile(rf"{_NOT_DIGIT_BEFORE}[2-69]\d{{3}}-[\d*]{{4}}-[\d*]{{4}}-[\d*]{{4}}(?![\d*])"),
+        _check_masked_card,
         4,
     ),
     Rule(
@@ -275,7 +308,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "licence",
-        re.compile(rf"{_LICENCE_REGION}\s?\d{{2}}[- ]?\d{{6}}[- ]?\d{{2}}{_NOT_DIGIT_AFTER}"),
+        re.compile(rf"{_LICENCE_REGION}\s?\d{{2}}[- ]?\d{{2}}[\d*]{{4}}[- ]?[\d*]{{2}}(?![\d*]|-\d)"),
         _check_licence,
         6,
     ),
@@ -287,7 +320,7 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "passport",
-        re.compile(r"(?<![A-Za-z0-9])[A-Z]{0,2}\d{7,9}(?![A-Za-z0-9])"),
+        re.compile(r"(?<![A-Za-z0-9])(?:[A-Z]{0,2}\d{7,9}|[A-Z]{2}\d{6})(?![A-Za-z0-9])"),
         _check_with(PASSPORT_WORDS, "passport"),
         8,
     ),
@@ -300,7 +333,8 @@ RULES: tuple[Rule, ...] = (
     Rule(
         "phone",
         re.compile(
-            rf"{_NOT_DIGIT_BEFORE}(?:\({_PHONE_PREFIX}\)\s?|{_PHONE_PREFIX}){_PHONE_TAIL}{_NOT_DIGIT_AFTER}"
+            rf"{_NOT_DIGIT_BEFORE}(?:\({_PHONE_PREFIX}\)\s?|{_PHONE_PREFIX}\)\s?|{_PHONE_PREFIX})"
+            rf"{_PHONE_TAIL}{_NOT_DIGIT_AFTER}"
         ),
         _always("phone"),
         9,
@@ -317,7 +351,7 @@ RULES: tuple[Rule, ...] = (
         # word or a digit: "24,639,390원+17,400,320원" is a sum.
         re.compile(
             r"(?<![\w)+])\+(?!82)[1-9]\d{0,2}"
-            r"(?:[- .]?(?:\(0\)[- .]?)?\(?\d{1,5}\)?(?:[- .]\d{2,5}){1,3}|\d{7,12})"
+            r"(?:[- .]?(?:\(0\)[- .]?)?\(?\d{1,5}\)?(?:[- .]\d{2,5}){1,3}|[- .]?\d{7,12})"
             rf"{_NOT_DIGIT_AFTER}"
         ),
         _check_intl_phone,
@@ -346,6 +380,24 @@ def _is_dummy(digits: str) -> bool:
     return len(digits) >= 8 and set(digits[-7:]) == {"0"}
 
 
+def _column_header(text: str, pos: int) -> str:
+    """In a pipe table, the header cell above `pos` ("| 성명 | 여권번호 |" above "| 왕웨이 | E12345678 |"):
+    a keyword there counts as one just before the number. "" outside a table."""
+    start = text.rfind("\n", 0, pos) + 1
+    if not text.startswith("|", start):
+        return ""
+    column = text.count("|", start, pos)
+    header = start
+    while header > 0:
+        above = text.rfind("\n", 0, header - 1) + 1
+        if not text.startswith("|", above):
+            break
+        header = above
+    end = text.find("\n", header)
+    cells = text[header : end if end >= 0 else len(text)].split("|")
+    return cells[column] if column < len(cells) else ""
+
+
 def find_pii(text: str, kinds: Iterable[str] = KINDS) -> list[Span]:
     """Non-overlapping PII spans of the given kinds, in text order."""
     wanted = set(kinds)
@@ -356,7 +408,8 @@ def find_pii(text: str, kinds: Iterable[str] = KINDS) -> list[Span]:
         for m in rule.pattern.finditer(text):
             if rule.kind not in ("email", "ip") and _is_dummy(_digits(m.group(0))):
                 continue
-            kind = rule.check(m, text[max(0, m.start() - KEYWORD_WINDOW) : m.start()])
+            before = text[max(0, m.start() - KEYWORD_WINDOW) : m.start()]
+            kind = rule.check(m, before) or rule.check(m, _column_header(text, m.start()) + " " + before)
             if kind is None or kind not in wanted:
                 continue
             if kind not in ("email", "ip") and any(a <= m.start() and m.end() <= b for a, b in urls):

@@ -109,6 +109,15 @@ def test_news_boilerplate_lines_go_and_the_lead_sentence_stays():
         ("기업은행 301-123456-01-011", "account", "301-123456-01-011"),
         ("가상계좌(농협): 79012345678901", "account", "79012345678901"),
         ("입금계좌 : 국민 12345678901234", "account", "12345678901234"),
+        ("납부처  /  하나 04594484176410 (예금주 홍길동)", "account", "04594484176410"),
+        # Masked forms receipts, indictments and licences print.
+        ("결제: 신용카드 6250-23**-****-1259  1,408,000원", "card", "6250-23**-****-1259"),
+        ("피고인 염보람 (040315-*******), 건설업", "rrn", "040315-*******"),
+        ("주민등록번호 950812-2795***  전화", "rrn", "950812-2795***"),
+        ("피해자 민기범(800126-1)에게 약 7주", "rrn", "800126-1"),
+        ("면허번호 울산 08-58****-40   면허종별", "licence", "울산 08-58****-40"),
+        ("Tel: +977-9831654505", "phone", "+977-9831654505"),
+        ("비상연락처 : 043)604-1586 (부)", "phone", "043)604-1586"),
     ],
 )
 def test_pii_found_with_particles_and_variants(text, kind, found):
@@ -137,10 +146,26 @@ def test_pii_found_with_particles_and_variants(text, kind, found):
         "원심 71.4.15.10:00 제8차 변론기일",  # a date and a time
         "농협몰 주문번호 20231201123456 확인",  # a bank's name, then an order number
         "중국 수출 실적 A1234567890호",  # too many digits for a passport
+        "발급번호 2023-0530-9980-2207",  # 16 digits passing Luhn, after a certificate's word
+        "피고인 김갑동(2010고단123)은",  # a case number in the parentheses after a name
     ],
 )
 def test_not_pii(text):
     assert find_pii(text) == []
+
+
+def test_a_keyword_in_a_table_header_counts_for_the_cells_below():
+    table = (
+        "| 일자 | 구분 | 편명 | 여권번호 |\n|---|---|---|---|\n"
+        "| 2023-01-19 | 출국 | KE2667 | N44046802 |\n| 2023-06-16 | 입국 | CZ4605 | UM997863 |"
+    )
+    assert [(s.kind, table[s.start : s.end]) for s in find_pii(table)] == [
+        ("passport", "N44046802"),
+        ("passport", "UM997863"),
+    ]
+    # The same cells under a header without the word are flight and booking codes.
+    plain = table.replace("여권번호", "예약번호")
+    assert find_pii(plain) == []
 
 
 def test_redaction_counts_per_kind_and_respects_kinds():
