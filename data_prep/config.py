@@ -155,7 +155,9 @@ class CleanConfig:
     # choice, datatrove also scores a single one) over all characters of the text.
     top_ngram_frac: tuple[float, ...] = (0.282, 0.228, 0.185)
     # Characters of word 5-, 6-, 7-, 8-, 9-, 10-grams that repeat an earlier one (left to right,
-    # no overlap) over all characters: datatrove's statistic, the one FineWeb-2 tuned these on.
+    # no overlap) over all characters: datatrove's statistic, the one FineWeb-2 tuned these on,
+    # over kiwi's morphemes. On eojeol the same values drop fewer repetitive texts (of 300 court
+    # rulings, datatrove with kiwi drops 93 more: bench/filters.py); lower them to match.
     dup_ngram_frac: tuple[float, ...] = (0.201, 0.184, 0.168, 0.154, 0.14, 0.127)
     # FineWeb: share of lines ending in terminal punctuation (or 다/요), short lines, duplicated
     # line characters, newlines per word.
