@@ -101,6 +101,7 @@ def test_unknown_section_is_named(tmp_path):
         ("base.model=", r"base\.model is empty"),
         ("vocab.boundaries=strict", r"vocab\.boundaries = 'strict': expected one of 'morpheme'"),
         ("vocab.analysis_unit=word", r"vocab\.analysis_unit = 'word': expected one of 'eojeol', 'line'"),
+        ("clean.pii_kinds=[phone, frn]", r"clean\.pii_kinds: unknown \['frn'\]; known: \['rrn'"),
     ],
 )
 def test_bad_values_name_key_and_value(override, message):
