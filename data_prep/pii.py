@@ -91,11 +91,13 @@ CRN_WORDS = re.compile(r"법인")
 CARD_WORDS = re.compile(r"카드|card|Card|CARD|결제")
 # Other 16-digit numbers: certificates, receipts, orders. Without a card word, one of these
 # before a Luhn-passing run says it is not a card ("발급번호 2023-0530-9980-2207").
-NOT_CARD_WORDS = re.compile(r"발급|접수|주문|송장|운송장|증권|고지|승인|일련|문서|신청|등록|관리")
+NOT_CARD_WORDS = re.compile(r"발급|접수|주문|송장|운송장|증권|고지|승인|일련|문서|신청|등록|관리|[Pp]olicy")
+# The layouts of card numbers: 4-4-4-4 (or 4-4-4-1..7), 4-6-5 (Amex), 4-6-4 (Diners).
+CARD_LAYOUT = re.compile(r"\d{4}([- ]?)\d{4}\1\d{4}\1\d{1,7}|\d{4}[- ]\d{6}[- ]\d{4,5}")
 BRN_WORDS = re.compile(r"사업자")
 ACCOUNT_WORDS = re.compile(
     r"계좌|은행|농협|신한|국민|우리|하나|기업|카카오뱅크|토스|케이뱅크|우체국|새마을|수협|신협|"
-    r"SC제일|씨티|대구|부산|경남|광주|전북|제주|산업|입금|송금|이체|IBK|KB|NH"
+    r"SC제일|씨티|대구|부산|경남|광주|전북|제주|산업|입금|송금|이체|IBK|KB|NH|뱅크"
 )
 PASSPORT_WORDS = re.compile(r"여권|[Pp]assport|PASSPORT")
 # Foreign passports are written next to the holder's nationality, often without the word 여권
@@ -112,7 +114,7 @@ LICENCE_WORDS = re.compile(r"면허")
 ACCOUNT_BARE_WORDS = re.compile(r"계좌|입금|송금|이체")
 BANK_RIGHT_BEFORE = re.compile(
     r"(?:은행|뱅크|농협|수협|신협|우체국|새마을금고|IBK|NH|KB|SC|국민|신한|우리|하나|기업|씨티|카카오|토스|"
-    r"케이뱅크|산업|대구|부산|경남|광주|전북|제주)[\s:()\[\]]*$"
+    r"케이뱅크|산업|대구|부산|경남|광주|전북|제주)[\s:()\[\],|│]*$"
 )
 
 
@@ -156,6 +158,10 @@ def _check_crn(m: re.Match[str], before: str) -> str | None:
 def _check_card(m: re.Match[str], before: str) -> str | None:
     digits = _digits(m.group(0))
     if not 13 <= len(digits) <= 19:
+        return None
+    # After an account word or a bank's name, a number in no card layout is the account
+    # ("결제계좌 │ 카카오뱅크 3333-99-9740692").
+    if not CARD_LAYOUT.fullmatch(m.group(0)) and _check_bare_account(m, before):
         return None
     if CARD_WORDS.search(before):
         return "card"
@@ -254,7 +260,8 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "ip",
-        re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d]|\.\d)"),
+        # Not after a "v": "v3.18.0.84" is a version.
+        re.compile(r"(?<![\d.vV])(?:\d{1,3}\.){3}\d{1,3}(?![\d]|\.\d)"),
         _check_ip,
         1,
     ),
@@ -351,7 +358,7 @@ RULES: tuple[Rule, ...] = (
         # word or a digit: "24,639,390원+17,400,320원" is a sum.
         re.compile(
             r"(?<![\w)+])\+(?!82)[1-9]\d{0,2}"
-            r"(?:[- .]?(?:\(0\)[- .]?)?\(?\d{1,5}\)?(?:[- .]\d{2,5}){1,3}|[- .]?\d{7,12})"
+            r"(?:[- .]?(?:\(0\)[- .]?)?\(?\d{1,5}\)?(?:[- .]\d{2,7}){1,3}|[- .]?\d{7,12})"
             rf"{_NOT_DIGIT_AFTER}"
         ),
         _check_intl_phone,

@@ -118,6 +118,10 @@ def test_news_boilerplate_lines_go_and_the_lead_sentence_stays():
         ("면허번호 울산 08-58****-40   면허종별", "licence", "울산 08-58****-40"),
         ("Tel: +977-9831654505", "phone", "+977-9831654505"),
         ("비상연락처 : 043)604-1586 (부)", "phone", "043)604-1586"),
+        # Tables and CSV rows: the bank's name in the cell before, a box-drawing border.
+        ("결제계좌     │ 카카오뱅크 3333-99-9740692", "account", "3333-99-9740692"),
+        ("홍길동,NH농협은행,18251915328,2438000", "account", "18251915328"),
+        ("| 런던 지사 | 하유진 과장 | +44 7700 598463 |", "phone", "+44 7700 598463"),
     ],
 )
 def test_pii_found_with_particles_and_variants(text, kind, found):
@@ -148,6 +152,8 @@ def test_pii_found_with_particles_and_variants(text, kind, found):
         "중국 수출 실적 A1234567890호",  # too many digits for a passport
         "발급번호 2023-0530-9980-2207",  # 16 digits passing Luhn, after a certificate's word
         "피고인 김갑동(2010고단123)은",  # a case number in the parentheses after a name
+        "앱 버전: v3.18.0.84 (빌드 12)",  # a version, not an IP address
+        "Policy No. 99383048337325 Insured",  # a policy number passing Luhn
     ],
 )
 def test_not_pii(text):
