@@ -12,6 +12,7 @@ the 8. Every pattern uses digit (or e-mail character) lookarounds instead.
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 import re
 from collections import Counter
@@ -86,7 +87,7 @@ class Rule:
 RRN_WORDS = re.compile(r"주민|외국인|등록번호")
 # A birth date and gender digit alone ("880917-1") is a resident number's visible part only with
 # one of these before it; "제201002-1호" (a registry precedent) has the same shape.
-PARTIAL_RRN_WORDS = re.compile(r"주민|외국인|등록번호|생년월일|RRN")
+PARTIAL_RRN_WORDS = re.compile(r"주민|외국인|생년월일|RRN")
 CRN_WORDS = re.compile(r"법인")
 CARD_WORDS = re.compile(r"카드|card|Card|CARD|결제")
 # Other 16-digit numbers: certificates, receipts, orders. Without a card word, one of these
@@ -102,19 +103,15 @@ ACCOUNT_WORDS = re.compile(
 PASSPORT_WORDS = re.compile(r"여권|[Pp]assport|PASSPORT")
 # Foreign passports are written next to the holder's nationality, often without the word 여권
 # ("중국 국적 왕웨이(E12345678)"): a letter-and-digits number needs one of these before it.
-NATIONALITY_WORDS = re.compile(
-    r"국적|중국|필리핀|베트남|태국|인도네시아|네팔|캄보디아|미얀마|우즈베키스탄|우즈벡|몽골|"
-    r"스리랑카|방글라데시|파키스탄|일본|미국|러시아|카자흐스탄|키르기스|동티모르|라오스|인도|"
-    r"영국|캐나다|호주|대만|홍콩|말레이시아|싱가포르|프랑스|독일|[Nn]ationality"
-)
+# A country's name alone is not enough ("미국 특허 US10123456호", "인도하라"): 국적 must be there.
+NATIONALITY_WORDS = re.compile(r"국적|[Nn]ationality|NATIONALITY")
 LICENCE_WORDS = re.compile(r"면허")
 # Bare 10-14 digit runs are order, tracking and policy numbers unless an account word stands
 # before them, or a bank's name right before the digits ("농협 79012345678901", not
 # "농협몰 주문번호 2023..."); bank names that are also common words (우리, 하나) do not count.
 ACCOUNT_BARE_WORDS = re.compile(r"계좌|입금|송금|이체")
 BANK_RIGHT_BEFORE = re.compile(
-    r"(?:은행|뱅크|농협|수협|신협|우체국|새마을금고|IBK|NH|KB|SC|국민|신한|우리|하나|기업|씨티|카카오|토스|"
-    r"케이뱅크|산업|대구|부산|경남|광주|전북|제주)[\s:()\[\],|│]*$"
+    r"(?:은행|뱅크|농협|수협|신협|우체국|새마을금고|IBK|NH|KB|SC제일|신한)[\s:()\[\],|│]*$"
 )
 
 
@@ -132,7 +129,10 @@ def _check_rrn(m: re.Match[str], before: str) -> str | None:
     return "crn" if CRN_WORDS.search(before) else "rrn"
 
 
-_NAME_PAREN_BEFORE = re.compile(r"[가-힣]\s?\($")
+# A name: 2-4 syllables standing alone before the parenthesis ("피해자 민기범(", "곽예린 ("),
+# not the end of a longer word or of a number's label ("제조번호(", "2023년(").
+_NAME_PAREN_BEFORE = re.compile(r"(?:^|[\s:,])[가-힣]{2,4}\s?\($")
+_NOT_A_NAME = re.compile(r"(?:번호|년|호|일|월|정|문|차|판|호증)\s?\($")
 
 
 def _check_partial_rrn(m: re.Match[str], before: str) -> str | None:
@@ -143,7 +143,10 @@ def _check_partial_rrn(m: re.Match[str], before: str) -> str | None:
     # The birth date and gender digit alone: after a keyword, or in parentheses after a name,
     # as indictments write them ("피해자 민기범(800126-1)에게").
     after = m.string[m.end() : m.end() + 1]
-    if PARTIAL_RRN_WORDS.search(before) or (_NAME_PAREN_BEFORE.search(before) and after in (")", ",")):
+    if before.rstrip().endswith("제") or after == "호":  # 제201002-1호: a precedent's number
+        return None
+    named = _NAME_PAREN_BEFORE.search(before) and not _NOT_A_NAME.search(before)
+    if PARTIAL_RRN_WORDS.search(before) or (named and after in (")", ",")):
         return "rrn"
     return None
 
@@ -157,7 +160,7 @@ def _check_crn(m: re.Match[str], before: str) -> str | None:
 
 def _check_card(m: re.Match[str], before: str) -> str | None:
     digits = _digits(m.group(0))
-    if not 13 <= len(digits) <= 19:
+    if not 13 <= len(digits) <= 19 or not _issuer_ok(digits):
         return None
     # After an account word or a bank's name, a number in no card layout is the account
     # ("결제계좌 │ 카카오뱅크 3333-99-9740692").
@@ -175,7 +178,14 @@ def _check_card(m: re.Match[str], before: str) -> str | None:
 
 def _check_masked_card(m: re.Match[str], before: str) -> str | None:
     # 4-4-4-4 with a masked middle ("9430-****-****-0806"): receipts print cards this way.
+    if not _issuer_ok(m.group(0)) or (NOT_CARD_WORDS.search(before) and not CARD_WORDS.search(before)):
+        return None
     return "card" if "*" in m.group(0) and len(_digits(m.group(0))) >= 8 else None
+
+
+def _issuer_ok(number: str) -> bool:
+    # Mastercard's 2-series is 2221-2720; other 2xxx runs are years ("2023-1015-1234-5678").
+    return number[0] != "2" or 2221 <= int(number[:4]) <= 2720
 
 
 def _check_brn(m: re.Match[str], before: str) -> str | None:
@@ -192,8 +202,11 @@ def _check_with(words: re.Pattern[str], kind: str) -> Callable[[re.Match[str], s
     return check
 
 
+_DATE_START = re.compile(r"(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?!\d)")
+
+
 def _check_account(m: re.Match[str], before: str) -> str | None:
-    if not 10 <= len(_digits(m.group(0))) <= 14:
+    if not 10 <= len(_digits(m.group(0))) <= 14 or _DATE_START.match(m.group(0)):
         return None
     return "account" if ACCOUNT_WORDS.search(before) else None
 
@@ -208,6 +221,17 @@ def _check_passport_abroad(m: re.Match[str], before: str) -> str | None:
 
 def _check_intl_phone(m: re.Match[str], before: str) -> str | None:
     # E.164: at most 15 digits with the country code; under 8 is an expression ("+12 345").
+    # A unit after it makes it a quantity ("+15 230 4500원").
+    if m.string[m.end() : m.end() + 1] in ("원", "%", "명", "°", "점", "개"):
+        return None
+    groups = re.findall(r"\d+", m.group(0))
+    code, rest = groups[0], groups[1:]
+    if rest and code.startswith("1"):
+        # North America is +1 and 3-3-4 ("+1-2023-10-15" is a date, "+100 200 300" a list).
+        if code != "1" or [len(g) for g in rest] not in ([3, 3, 4], [10]):
+            return None
+    elif rest and max(len(g) for g in rest) < 3:  # "+20 25 30 35": a list of small numbers
+        return None
     return "phone" if 8 <= len(_digits(m.group(0))) <= 15 else None
 
 
@@ -215,7 +239,9 @@ def _check_licence(m: re.Match[str], before: str) -> str | None:
     return "licence" if "-" in m.group(0) or LICENCE_WORDS.search(before) else None
 
 
-IP_WORDS = re.compile(r"IP|[Ii]p|아이피|접속|서버|호스트|[Hh]ost|[Ss]erver|from|주소")
+IP_WORDS = re.compile(r"(?<![A-Za-z])IP|아이피|접속|서버|호스트|[Hh]ost|[Ss]erver|from|주소")
+# Versions and builds: "버전 3.18.0.84".
+NOT_IP_WORDS = re.compile(r"버전|빌드|[Vv]er(?:sion)?|[Bb]uild|릴리스|[Rr]elease")
 _AFTER_IPV4 = re.compile(r"\.(?!\d)|:\d{2}(?!\d)|[점번항호조목]")
 
 
@@ -223,6 +249,8 @@ def _check_ip(m: re.Match[str], before: str) -> str | None:
     try:
         address = ipaddress.ip_address(m.group(0))
     except ValueError:
+        return None
+    if address.version == 4 and NOT_IP_WORDS.search(before[-12:]):
         return None
     if address.version == 4 and not IP_WORDS.search(before):
         # Rulings number their sections "2.4.1.1." and their hearings "71.4.15.10:00"; "제4.5.6.7점"
@@ -283,7 +311,7 @@ RULES: tuple[Rule, ...] = (
         # alone.
         re.compile(
             rf"{_NOT_DIGIT_BEFORE}\d{{6}}\s?[-–]\s?"
-            r"(?:[1-8*xX●○]\d{0,5}[*xX●○]{1,7}|[1-8])(?![\d*xX●○])"
+            r"(?:(?=[\d*xX●○]{7}(?![\d*xX●○]))[1-8*xX●○]\d{0,5}[*xX●○]{1,6}|[1-8])(?![\d*xX●○])"
         ),
         _check_partial_rrn,
         2,
@@ -358,7 +386,7 @@ RULES: tuple[Rule, ...] = (
         # word or a digit: "24,639,390원+17,400,320원" is a sum.
         re.compile(
             r"(?<![\w)+])\+(?!82)[1-9]\d{0,2}"
-            r"(?:[- .]?(?:\(0\)[- .]?)?\(?\d{1,5}\)?(?:[- .]\d{2,7}){1,3}|[- .]?\d{7,12})"
+            r"(?:[- ]?(?:\(0\)[- ]?)?\(?\d{1,5}\)?(?:[- ]\d{2,7}){1,4}|[- ]?\d{7,12})"
             rf"{_NOT_DIGIT_AFTER}"
         ),
         _check_intl_phone,
@@ -387,22 +415,41 @@ def _is_dummy(digits: str) -> bool:
     return len(digits) >= 8 and set(digits[-7:]) == {"0"}
 
 
-def _column_header(text: str, pos: int) -> str:
-    """In a pipe table, the header cell above `pos` ("| 성명 | 여권번호 |" above "| 왕웨이 | E12345678 |"):
-    a keyword there counts as one just before the number. "" outside a table."""
-    start = text.rfind("\n", 0, pos) + 1
-    if not text.startswith("|", start):
-        return ""
-    column = text.count("|", start, pos)
-    header = start
-    while header > 0:
-        above = text.rfind("\n", 0, header - 1) + 1
-        if not text.startswith("|", above):
-            break
-        header = above
-    end = text.find("\n", header)
-    cells = text[header : end if end >= 0 else len(text)].split("|")
-    return cells[column] if column < len(cells) else ""
+def _cell_separator(line: str) -> str | None:
+    if line.startswith("|") or line.count("|") >= 2:
+        return "|"
+    return "\t" if line.count("\t") >= 2 else None
+
+
+class _TableHeaders:
+    """The header cell above each position of a table (pipe-drawn, or rows of tab-separated
+    cells): "| 성명 | 여권번호 |" above "| 왕웨이 | E12345678 |". A keyword there counts as one just
+    before the number. Built in one pass over the lines; "" outside a table and in its first row."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.starts: list[int] = []
+        self.rows: list[tuple[str, list[str]] | None] = []
+        header: tuple[str, list[str]] | None = None
+        pos = 0
+        for line in text.split("\n"):
+            sep = _cell_separator(line)
+            if sep is None or header is None or header[0] != sep:
+                self.rows.append(None)
+                header = (sep, line.split(sep)) if sep else None
+            else:
+                self.rows.append(header)
+            self.starts.append(pos)
+            pos += len(line) + 1
+
+    def cell(self, pos: int) -> str:
+        i = bisect.bisect_right(self.starts, pos) - 1
+        row = self.rows[i]
+        if row is None:
+            return ""
+        sep, cells = row
+        column = self.text.count(sep, self.starts[i], pos)
+        return cells[column] if column < len(cells) else ""
 
 
 def find_pii(text: str, kinds: Iterable[str] = KINDS) -> list[Span]:
@@ -410,13 +457,16 @@ def find_pii(text: str, kinds: Iterable[str] = KINDS) -> list[Span]:
     wanted = set(kinds)
     # Digits inside a URL are article ids and timestamps, not cards or phones.
     urls = [(m.start(), m.end()) for m in _URL.finditer(text)]
+    headers = _TableHeaders(text) if "|" in text or "\t" in text else None
     candidates: list[tuple[int, int, int, str]] = []
     for rule in RULES:
         for m in rule.pattern.finditer(text):
             if rule.kind not in ("email", "ip") and _is_dummy(_digits(m.group(0))):
                 continue
             before = text[max(0, m.start() - KEYWORD_WINDOW) : m.start()]
-            kind = rule.check(m, before) or rule.check(m, _column_header(text, m.start()) + " " + before)
+            kind = rule.check(m, before)
+            if kind is None and headers is not None and (header := headers.cell(m.start())):
+                kind = rule.check(m, header + " " + before)
             if kind is None or kind not in wanted:
                 continue
             if kind not in ("email", "ip") and any(a <= m.start() and m.end() <= b for a, b in urls):
