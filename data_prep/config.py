@@ -122,7 +122,7 @@ class CleanConfig:
     # false skips every quality block below (normalization, PII and dedup still run).
     quality_filters: bool = True
     # Length bounds. Words are whitespace-delimited eojeol (~3.5 characters in Korean) with a
-    # character that is not punctuation or a symbol (Gopher's count). Lower min_words for
+    # character outside datatrove's punctuation set (Gopher's count). Lower min_words for
     # short-form corpora such as reviews or comments.
     min_chars: int = 0
     max_chars: int = 1_000_000

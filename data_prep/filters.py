@@ -14,12 +14,13 @@ thresholds on datatrove's numbers; given our words, the blocks decide as datatro
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
+
+from datatrove.utils.text import PUNCTUATION_SET
 
 if TYPE_CHECKING:
     from data_prep.config import CleanConfig
@@ -38,6 +39,9 @@ SPAM_PHRASES = (
     "온라인카지노", "바카라사이트", "슬롯사이트", "파워볼사이트", "홀덤사이트", "조건만남", "만남어플",
     "성인용품", "작업대출", "대출문의", "비아그라판매", "시알리스판매", "야동사이트",
 )  # fmt: skip
+# Lines that end a sentence (FineWeb's line_punct rule). A Korean choice: 다 and 요 end most
+# Korean sentences that lack a period, and the list is short where datatrove's TERMINAL_PUNCTUATION
+# has 160 marks of many scripts (fullwidth ？！． among them, which NFC leaves as they are).
 LINE_END_CHARS = (".", "!", "?", "…", "'", '"', "”", "’", "。", "다", "요")
 _BULLETS = ("•", "·", "-", "*", "▶", "►", "■", "□", "○", "●", "◆", "◇", "▷", "☞", "※", "✔", "➤")
 _PARAGRAPH_BREAK = re.compile(r"\n{2,}")
@@ -76,7 +80,7 @@ class DocStats:
 
     @cached_property
     def non_symbol_words(self) -> list[str]:
-        """Words with at least one character that is not punctuation or a symbol (Gopher's)."""
+        """Words with at least one character outside datatrove's punctuation set (Gopher's count)."""
         return [w for w in self.words if not all(_is_symbol(ch) for ch in w)]
 
     @cached_property
@@ -119,7 +123,8 @@ def _repeated_ngram_chars(words: list[str], n: int) -> int:
 
 
 def _is_symbol(ch: str) -> bool:
-    return unicodedata.category(ch)[0] in "PS"
+    # datatrove's own punctuation set (Gopher's "symbol words"), so the word counts agree.
+    return ch in PUNCTUATION_SET
 
 
 Block = Callable[[DocStats], "str | None"]
