@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
 import gzip
 import json
 import os
@@ -45,11 +44,17 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from data_prep.config import CleanConfig  # noqa: E402
-from data_prep.filters import KOREAN_STOPWORDS, LINE_END_CHARS, DocStats, QualityFilters  # noqa: E402
+from data_prep.filter_parity import (  # noqa: E402
+    BLOCKS,
+    EojeolWords,
+    datatrove_block,
+    our_block,
+    without_korean_choices,
+)
+from data_prep.filters import DocStats  # noqa: E402
 from data_prep.normalize import NormalizeOptions, normalize_text, remove_boilerplate  # noqa: E402
 
 SHARED = Path(os.environ.get("KO_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
-BLOCKS = ("gopher_quality", "gopher_repetition", "fineweb_quality")
 
 
 def corpus_documents(per_source: int) -> list[tuple[str, str]]:
@@ -93,48 +98,6 @@ def prepared(text: str, config: CleanConfig) -> str:
     return remove_boilerplate(text)[0] if config.remove_boilerplate else text
 
 
-def neutral(config: CleanConfig) -> CleanConfig:
-    """The two Korean choices off: no stop-word rule, no bullet rule."""
-    return dataclasses.replace(config, min_stop_words=0, max_bullet_lines_ratio=1.0)
-
-
-def ours(block: str, config: CleanConfig):
-    filters = QualityFilters(config)
-    parts = {
-        "gopher_quality": (filters.length, filters.gopher_quality, filters.symbols),
-        "gopher_repetition": (filters.gopher_repetition,),
-        "fineweb_quality": (filters.fineweb_quality,),
-    }[block]
-
-    def decide(text: str) -> str | None:
-        stats = DocStats(text)
-        for part in parts:
-            reason = part(stats)
-            if reason is not None:
-                return reason
-        return None
-
-    return decide
-
-
-def eojeol_tokenizer():
-    from datatrove.utils.word_tokenizers import WordTokenizer
-
-    class Eojeol(WordTokenizer):
-        """ko-clean's words: whitespace-delimited eojeol."""
-
-        def word_tokenize(self, text: str) -> list[str]:
-            return text.split()
-
-        def sent_tokenize(self, text: str) -> list[str]:
-            return [text]
-
-        def span_tokenize(self, text: str) -> list[tuple[int, int]]:
-            return [(0, len(text))]
-
-    return Eojeol()
-
-
 def memoized(inner):
     """The tokenizer's words computed once per text: the six comparisons share them."""
     from datatrove.utils.word_tokenizers import WordTokenizer
@@ -158,48 +121,8 @@ def memoized(inner):
     return Memo()
 
 
-def theirs(block: str, config: CleanConfig, words):
-    from datatrove.data import Document
-    from datatrove.pipeline.filters import FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
-
-    c = config
-    if block == "gopher_quality":
-        f = GopherQualityFilter(
-            min_doc_words=c.min_words, max_doc_words=None, min_avg_word_length=c.min_avg_word_length,
-            max_avg_word_length=c.max_avg_word_length, max_symbol_word_ratio=c.max_symbol_word_ratio,
-            max_bullet_lines_ratio=c.max_bullet_lines_ratio if c.max_bullet_lines_ratio < 1 else None,
-            max_ellipsis_lines_ratio=c.max_ellipsis_lines_ratio,
-            max_non_alpha_words_ratio=c.min_alpha_words_ratio, min_stop_words=c.min_stop_words or None,
-            stop_words=list(KOREAN_STOPWORDS), language=words,
-        )  # fmt: skip
-    elif block == "gopher_repetition":
-        f = GopherRepetitionFilter(
-            dup_line_frac=c.dup_line_frac, dup_para_frac=c.dup_para_frac,
-            dup_line_char_frac=c.dup_line_char_frac, dup_para_char_frac=c.dup_para_char_frac,
-            top_n_grams=tuple(c.top_ngram_limits()), dup_n_grams=tuple(c.dup_ngram_limits()), language=words,
-        )  # fmt: skip
-    else:
-        f = FineWebQualityFilter(
-            line_punct_thr=c.min_line_punct_ratio, stop_chars=LINE_END_CHARS,
-            short_line_thr=c.max_short_line_ratio, short_line_length=c.short_line_chars,
-            char_duplicates_ratio=c.max_char_dup_ratio,
-            new_line_ratio=c.max_newline_ratio, language=words,
-        )  # fmt: skip
-
-    def decide(text: str) -> str | None:
-        try:
-            result = f.filter(Document(text=text, id="bench"))
-        except ZeroDivisionError:
-            return "datatrove_zero_division"
-        if result is True:
-            return None
-        return result[1] if isinstance(result, tuple) else "dropped"
-
-    return decide
-
-
 def compare(docs, block, config, words, name) -> tuple[dict, list[dict]]:
-    mine, other = ours(block, config), theirs(block, config, words)
+    mine, other = our_block(config, block), datatrove_block(config, block, words)
     pairs: Counter[str] = Counter()
     differing = []
     agree = agree_long = long = 0
@@ -238,15 +161,16 @@ def main() -> None:
     docs = [(s, prepared(t, config)) for s, t in corpus_documents(args.per_source)]
     docs = [(s, t) for s, t in docs if t]
     print(f"{len(docs)} documents: {dict(Counter(s for s, _ in docs))}")
-    splittings = [("eojeol", eojeol_tokenizer())]
+    splittings = [("eojeol", EojeolWords())]
     if args.kiwi:
         sys.path.insert(0, str(Path(args.kiwi).resolve()))
         from datatrove.utils.word_tokenizers import KiwiTokenizer
 
         splittings.append(("kiwi", memoized(KiwiTokenizer())))
     results, differing = [], {}
+    variants = (("as configured", config), ("Korean choices off", without_korean_choices(config)))
     for name, words in splittings:
-        for variant, cfg in (("as configured", config), ("Korean choices off", neutral(config))):
+        for variant, cfg in variants:
             for block in BLOCKS:
                 summary, diff = compare(docs, block, cfg, words, name)
                 summary["variant"] = variant

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from data_prep.config import CleanConfig
-from data_prep.filters import QualityFilters
+from data_prep.filter_parity import BLOCKS, EojeolWords, datatrove_block, our_block, without_korean_choices
+from data_prep.filters import DocStats, QualityFilters
 from data_prep.normalize import NormalizeOptions, normalize_text, remove_boilerplate
 from data_prep.pii import find_pii, redact_pii
 from data_prep.pii_eval import score_pii
@@ -386,49 +387,9 @@ def test_blocks_decide_as_datatrove_does_with_the_same_thresholds_and_words():
     our thresholds and our whitespace words, on news, petitions and court rulings long enough
     to reach the blocks. The two Korean choices (stopwords on eojeol suffixes, Korean bullets)
     are off on both sides; bench/filters.py measures them and kiwi's words."""
-    from datatrove.data import Document
-    from datatrove.pipeline.filters import FineWebQualityFilter, GopherQualityFilter, GopherRepetitionFilter
-    from datatrove.utils.word_tokenizers import WordTokenizer
-
-    from data_prep.filters import LINE_END_CHARS, DocStats
-
-    class Eojeol(WordTokenizer):
-        def word_tokenize(self, text):
-            return text.split()
-
-        def sent_tokenize(self, text):
-            return [text]
-
-        def span_tokenize(self, text):
-            return [(0, len(text))]
-
-    c = dataclasses.replace(CleanConfig(), min_stop_words=0, max_bullet_lines_ratio=1.0)
-    words = Eojeol()
-    theirs = {
-        "gopher_quality": GopherQualityFilter(
-            min_doc_words=c.min_words, max_doc_words=None, min_avg_word_length=c.min_avg_word_length,
-            max_avg_word_length=c.max_avg_word_length, max_symbol_word_ratio=c.max_symbol_word_ratio,
-            max_bullet_lines_ratio=None, max_ellipsis_lines_ratio=c.max_ellipsis_lines_ratio,
-            max_non_alpha_words_ratio=c.min_alpha_words_ratio, min_stop_words=None, language=words,
-        ),
-        "gopher_repetition": GopherRepetitionFilter(
-            dup_line_frac=c.dup_line_frac, dup_para_frac=c.dup_para_frac,
-            dup_line_char_frac=c.dup_line_char_frac, dup_para_char_frac=c.dup_para_char_frac,
-            top_n_grams=tuple(c.top_ngram_limits()), dup_n_grams=tuple(c.dup_ngram_limits()), language=words,
-        ),
-        "fineweb_quality": FineWebQualityFilter(
-            line_punct_thr=c.min_line_punct_ratio, stop_chars=LINE_END_CHARS,
-            short_line_thr=c.max_short_line_ratio, short_line_length=c.short_line_chars,
-            char_duplicates_ratio=c.max_char_dup_ratio,
-            new_line_ratio=c.max_newline_ratio, language=words,
-        ),
-    }  # fmt: skip
-    ours = QualityFilters(c)
-    parts = {
-        "gopher_quality": (ours.length, ours.gopher_quality, ours.symbols),
-        "gopher_repetition": (ours.gopher_repetition,),
-        "fineweb_quality": (ours.fineweb_quality,),
-    }
+    c = without_korean_choices(CleanConfig())
+    ours = {block: our_block(c, block) for block in BLOCKS}
+    theirs = {block: datatrove_block(c, block, EojeolWords()) for block in BLOCKS}
     texts = wikinews_articles()[:150]
     with open(shared_path("corpus", "petitions_2019", "petitions_2019-08.jsonl"), encoding="utf-8") as f:
         texts += [json.loads(line)["content"] for line in f][:150]
@@ -438,14 +399,12 @@ def test_blocks_decide_as_datatrove_does_with_the_same_thresholds_and_words():
     texts = [t for t in (remove_boilerplate(normalize_text(x, OPTIONS))[0] for x in texts) if t]
     texts = [t for t in texts if len(DocStats(t).non_symbol_words) >= c.min_words]
     assert len(texts) > 400
-    for block, dt in theirs.items():
+    for block in BLOCKS:
         disagree = []
         for text in texts:
-            stats = DocStats(text)
-            mine = next((r for r in (part(stats) for part in parts[block]) if r), None)
-            kept = dt.filter(Document(text=text, id="t")) is True
-            if (mine is None) != kept:
-                disagree.append((mine, text[:80]))
+            mine, other = ours[block](text), theirs[block](text)
+            if (mine is None) != (other is None):
+                disagree.append((mine, other, text[:80]))
         assert len(disagree) <= 0.01 * len(texts), (block, disagree[:5])
     # Real text rarely trips Gopher quality, so edited copies of articles must, on both sides and
     # for the same reason: hashes, trailing ellipses, symbol-only words, over-long words, digits.
@@ -460,10 +419,8 @@ def test_blocks_decide_as_datatrove_does_with_the_same_thresholds_and_words():
     for reason, edit in edits.items():
         for article in articles:
             text = edit(article)
-            stats = DocStats(text)
-            mine = next((r for r in (part(stats) for part in parts["gopher_quality"]) if r), None)
-            kept = theirs["gopher_quality"].filter(Document(text=text, id="t")) is True
-            assert mine is not None and not kept, (reason, mine, text[:80])
+            mine, other = ours["gopher_quality"](text), theirs["gopher_quality"](text)
+            assert mine is not None and other is not None, (reason, mine, text[:80])
     # Something is dropped by each side on the real texts, so agreement is not all-keep.
-    for block, dt in theirs.items():
-        assert sum(dt.filter(Document(text=t, id="t")) is not True for t in texts) >= 2, block
+    for block in BLOCKS:
+        assert sum(theirs[block](t) is not None for t in texts) >= 2, block
