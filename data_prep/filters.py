@@ -71,10 +71,6 @@ class DocStats:
         return [line for line in self.text.split("\n") if line.strip()]
 
     @cached_property
-    def paragraphs(self) -> list[str]:
-        return [p for p in re.split(r"\n\s*\n", self.text) if p.strip()]
-
-    @cached_property
     def words(self) -> list[str]:
         return self.text.split()
 

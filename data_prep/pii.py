@@ -162,14 +162,15 @@ def _check_card(m: re.Match[str], before: str) -> str | None:
     digits = _digits(m.group(0))
     if not 13 <= len(digits) <= 19 or not _issuer_ok(digits):
         return None
+    account = _check_bare_account(m, before)
     # After an account word or a bank's name, a number in no card layout is the account
     # ("결제계좌 │ 카카오뱅크 3333-99-9740692").
-    if not CARD_LAYOUT.fullmatch(m.group(0)) and _check_bare_account(m, before):
+    if account and not CARD_LAYOUT.fullmatch(m.group(0)):
         return None
     if CARD_WORDS.search(before):
         return "card"
     # A bare digit run after "계좌" is an account even when it passes Luhn (one in ten does).
-    if m.group(0).isdigit() and _check_bare_account(m, before):
+    if account and m.group(0).isdigit():
         return None
     if NOT_CARD_WORDS.search(before):
         return None
@@ -195,13 +196,6 @@ def _check_brn(m: re.Match[str], before: str) -> str | None:
     return "brn" if "-" in m.group(0) or BRN_WORDS.search(before) else None
 
 
-def _check_with(words: re.Pattern[str], kind: str) -> Callable[[re.Match[str], str], str | None]:
-    def check(m: re.Match[str], before: str) -> str | None:
-        return kind if words.search(before) else None
-
-    return check
-
-
 _DATE_START = re.compile(r"(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])(?!\d)")
 
 
@@ -215,8 +209,17 @@ def _check_bare_account(m: re.Match[str], before: str) -> str | None:
     return "account" if ACCOUNT_BARE_WORDS.search(before) or BANK_RIGHT_BEFORE.search(before) else None
 
 
-def _check_passport_abroad(m: re.Match[str], before: str) -> str | None:
-    return "passport" if PASSPORT_WORDS.search(before) or NATIONALITY_WORDS.search(before) else None
+# Foreign passport shapes: a letter or two and 7-8 digits, or a letter, 7 digits and a letter.
+_PASSPORT_ABROAD = re.compile(r"[A-Z]{1,2}\d{7,8}|[A-Z]\d{7}[A-Z]")
+
+
+def _check_passport(m: re.Match[str], before: str) -> str | None:
+    # Any of the shapes after 여권; the foreign ones also after 국적.
+    if PASSPORT_WORDS.search(before):
+        return "passport"
+    if NATIONALITY_WORDS.search(before) and _PASSPORT_ABROAD.fullmatch(m.group(0)):
+        return "passport"
+    return None
 
 
 def _check_intl_phone(m: re.Match[str], before: str) -> str | None:
@@ -355,14 +358,8 @@ RULES: tuple[Rule, ...] = (
     ),
     Rule(
         "passport",
-        re.compile(r"(?<![A-Za-z0-9])(?:[A-Z]{0,2}\d{7,9}|[A-Z]{2}\d{6})(?![A-Za-z0-9])"),
-        _check_with(PASSPORT_WORDS, "passport"),
-        8,
-    ),
-    Rule(
-        "passport",
-        re.compile(r"(?<![A-Za-z0-9])(?:[A-Z]{1,2}\d{7,8}|[A-Z]\d{7}[A-Z])(?![A-Za-z0-9])"),
-        _check_passport_abroad,
+        re.compile(r"(?<![A-Za-z0-9])(?:[A-Z]{0,2}\d{7,9}|[A-Z]{2}\d{6}|[A-Z]\d{7}[A-Z])(?![A-Za-z0-9])"),
+        _check_passport,
         8,
     ),
     Rule(
