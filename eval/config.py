@@ -21,9 +21,14 @@ PUBLIC_TASKS = (
 )
 # The Open Ko-LLM Leaderboard's season-1 formats, for users who hold those (private) files.
 LEADERBOARD_TASKS = ("ko_arc", "ko_hellaswag", "ko_mmlu", "ko_truthfulqa_mc1", "ko_truthfulqa_mc2")
-# Scored on generated answers (exact match) rather than likelihoods; slower, so not in the default.
-GENERATION_TASKS = ("kmmlu_direct",)
-TASK_NAMES = PUBLIC_TASKS + GENERATION_TASKS + LEADERBOARD_TASKS
+# English retention, through lm-eval's own definitions of the tasks English models report.
+ENGLISH_TASKS = ("lambada_openai", "piqa", "hellaswag", "arc_easy", "arc_challenge", "winogrande", "mmlu")
+# More Korean tasks: scored on generated answers (slower), or with Hub-only data (a Hub copy or
+# mirror needed), so not in the default.
+MORE_KOREAN_TASKS = ("kmmlu_direct", "kmmlu_hard", "ko_gsm8k", "hrm8k", "kormedmcqa", "csatqa")
+# No public Hub copy: read from files only.
+FILES_ONLY_TASKS = LEADERBOARD_TASKS + ("ko_gsm8k",)
+TASK_NAMES = PUBLIC_TASKS + MORE_KOREAN_TASKS + LEADERBOARD_TASKS + ENGLISH_TASKS
 # The tiny samples written for this project: numbers on them only show that the stage runs.
 DEMO_DATA_DIR = "data/eval_demo"
 
@@ -34,21 +39,24 @@ class EvalConfig:
 
     SECTION: ClassVar[str] = "eval"
 
-    # Tasks to run, in table order (eval/tasks/<name>.py); --tasks overrides.
-    tasks: tuple[str, ...] = PUBLIC_TASKS
+    # Tasks to run, in table order (eval/tasks/<name>.py); --tasks overrides. The default: the
+    # Korean suite, then English retention.
+    tasks: tuple[str, ...] = PUBLIC_TASKS + ENGLISH_TASKS
     # Directory holding the benchmarks' own files in their published layout
     # (kobest/BoolQ/test.tsv, kmmlu/<subject>_test.json, ko_commongen_v2/..., haerae/*.jsonl,
-    # click/*.json, ko_arc/test.jsonl, ...; each task module says which files it reads).
+    # click/*.json, ko_gsm8k_mt/*.jsonl, english/piqa/valid.jsonl, english/mmlu/test/*.csv, ...;
+    # a Hub-only task's folder, e.g. hrm8k/, is a copy of its Hub repository; each task module
+    # says what it reads). ../shared/data/eval is laid out this way.
     data_dir: str = DEMO_DATA_DIR
-    # files: read the benchmarks from data_dir. hub: from their Hugging Face datasets (KoBEST,
-    # KMMLU, Ko-CommonGen v2, HAE-RAE, CLIcK; the leaderboard's sets are not public), through
-    # `datasets` and its cache (HF_HUB_OFFLINE=1 reads the cache only).
+    # files: read the benchmarks from data_dir. hub: from their Hugging Face datasets (all but
+    # Ko-GSM8K and the leaderboard's sets, which are not public), through `datasets` and its cache
+    # (HF_HUB_OFFLINE=1 reads the cache only).
     source: Literal["files", "hub"] = "files"
     # With source hub: a local mirror of the Hub, one OWNER/NAME folder per dataset in its Hub
     # layout ("": the Hub itself).
     hub_mirror: str = ""
-    # Few-shot examples per question; -1 keeps each task's default (KMMLU 5, CommonGen 2, Ko-ARC 25,
-    # Ko-HellaSwag 10, Ko-MMLU 5, the others 0).
+    # Few-shot examples per question; -1 keeps each task's default (KMMLU and MMLU 5, Ko-GSM8K 5,
+    # CommonGen 2, Ko-ARC 25, Ko-HellaSwag 10, Ko-MMLU 5, the others lm-eval's, mostly 0).
     num_fewshot: int = -1
     # Questions per task (0: all); a smoke-test knob, never for reported numbers.
     limit: int = 0
@@ -74,7 +82,7 @@ class EvalConfig:
         require(not unknown, f"{s}.tasks: unknown {', '.join(unknown)}; known: {', '.join(TASK_NAMES)}")
         require(len(self.tasks) > 0, f"{s}.tasks is empty")
         require(self.data_dir.strip() != "", f"{s}.data_dir is empty")
-        offline = [t for t in self.tasks if t in LEADERBOARD_TASKS]
+        offline = [t for t in self.tasks if t in FILES_ONLY_TASKS]
         require(
             self.source == "files" or not offline,
             f"{s}.source = hub: {', '.join(offline)} have no public Hub copy; read them from files",

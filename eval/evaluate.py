@@ -1,14 +1,15 @@
 """`ko-eval`: score several models on the Korean benchmark suite and print one comparable table.
 
-Each --model (NAME=DIR, or DIR named by its folder) is scored on every task in eval.tasks by
-log-likelihood of each choice through lm-evaluation-harness (eval/harness.py), on the files under
-eval.data_dir or, with eval.source hub, the benchmarks' Hub datasets. Scores never normalise by
-token count (vocabulary extension changes it): acc, acc_norm (by characters), acc_bytes, macro F1
-for KoBEST, MC2 for TruthfulQA; kmmlu_direct scores generated answers by exact match. With
---bpc-text, each model's bits per character on that Korean text are reported too. Outputs:
-OUTPUT/leaderboard.md (models by tasks, average, deltas against the first model),
-OUTPUT/results.json (every number with task version, prompt and data hashes, n-shot, averaging,
-seed, model path and dtype) and the metrics file.
+Each --model (NAME=DIR, or DIR named by its folder) is scored on every task in eval.tasks through
+lm-evaluation-harness (eval/harness.py): the tasks lm-eval defines (KoBEST, KMMLU, HAE-RAE, CLIcK,
+the English retention tasks, ...) from the installed package's own YAMLs, the others from ours, on
+the files under eval.data_dir or, with eval.source hub, the benchmarks' Hub datasets. Likelihood
+scores never normalise by token count (vocabulary extension changes it): acc, acc_norm (by
+characters), macro F1 for KoBEST, MC2 for TruthfulQA; generation tasks score lm-eval's exact
+match. With bits-per-character texts, each model's bits per character on Korean and English text
+are reported too. Outputs: OUTPUT/leaderboard.md (models by tasks, Korean and English averages,
+deltas against the first model), OUTPUT/results.json (every number with task version, prompt and
+data hashes, n-shot, averaging, seed, model path and dtype) and the metrics file.
 """
 
 from __future__ import annotations
@@ -81,10 +82,7 @@ def evaluate_models(
     for name, path in models.items():
         log.info("scoring %s (%s) on %d tasks", name, path, len(prepared))
         scores = run_lm_eval(path, prepared, tasks_dir, config)
-        entry = {"path": str(path), "dtype": config.dtype, "tasks": scores}
-        entry["average"] = round(
-            sum(scores[p.task.name][p.task.headline] for p in prepared) / len(prepared), 6
-        )
+        entry = {"path": str(path), "dtype": config.dtype, "tasks": scores, **averages(prepared, scores)}
         for lang, text in texts.items():
             key = "bits_per_char" if lang == "ko" else f"bits_per_char_{lang}"
             entry[key] = round(bits_per_char(path, text, config), 5)
@@ -97,13 +95,20 @@ def evaluate_models(
                 "hub_id": p.task.hub_id,
                 "hub_config": p.task.hub_config,
                 "headline": p.task.headline,
-                "n_shot": p.task.num_fewshot,
+                "n_shot": next(iter(results.values()))["tasks"][p.task.name]["n_shot"],
                 "fewshot_source": p.fewshot_source,
-                "documents": p.documents,
+                "language": p.task.language,
+                "caveat": p.task.caveat,
+                "lm_eval_task": getattr(p.task, "lm_eval", None),
+                "documents": next(iter(results.values()))["tasks"][p.task.name]["documents"],
                 "prompt_sha256": p.prompt_sha256,
                 "data_sha256": p.data_sha256,
-                "averaging": "micro (mean over questions)"
-                + (f"; {p.task.headline}_macro: mean over {len(p.members)} subjects" if p.members else ""),
+                "averaging": (
+                    f"{p.task.headline}: micro (lm-eval's group: mean over all questions); "
+                    f"{p.task.headline}_macro: mean over {len(p.members)} subjects"
+                    if p.members
+                    else "mean over questions"
+                ),
             }
             for p in prepared
         },
@@ -114,12 +119,52 @@ def evaluate_models(
         "bpc_text": str(bpc_texts["ko"]) if "ko" in bpc_texts else None,
         "bpc_texts": {lang: str(path) for lang, path in bpc_texts.items()},
         "models": results,
+        "families": families(prepared, results),
         "seconds": round(time.perf_counter() - start, 1),
     }
     output.mkdir(parents=True, exist_ok=True)
     (output / "results.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     (output / "leaderboard.md").write_text(render_table(record), encoding="utf-8")
     return record
+
+
+def averages(prepared: list, scores: dict) -> dict:
+    """Each language's mean of headline metrics (macro over tasks): average (Korean), average_en."""
+    out = {}
+    for lang, key in (("ko", "average"), ("en", "average_en")):
+        values = [scores[p.task.name][p.task.headline] for p in prepared if p.task.language == lang]
+        if values:
+            out[key] = round(sum(values) / len(values), 6)
+    return out
+
+
+# Benchmarks reported as one number over several tasks: the papers' macro mean of the tasks'
+# headlines beside lm-eval's group (micro: weighted by questions).
+FAMILIES = {"kobest": ("kobest_boolq", "kobest_copa", "kobest_hellaswag", "kobest_sentineg", "kobest_wic")}
+
+
+def families(prepared: list, results: dict) -> dict:
+    """{family: {model: {macro, micro}}, headline} for each family whose tasks all ran."""
+    ran = {p.task.name: p.task.headline for p in prepared}
+    out = {}
+    for family, members in FAMILIES.items():
+        if not all(m in ran for m in members):
+            continue
+        headline = ran[members[0]]
+        out[family] = {"headline": f"{headline}_macro (the paper's); {headline}_micro is lm-eval's group"}
+        for name, model in results.items():
+            values = [model["tasks"][m][headline] for m in members]
+            sizes = [model["tasks"][m]["documents"] for m in members]
+            out[family][name] = {
+                f"{headline}_macro": round(sum(values) / len(values), 6),
+                f"{headline}_micro": round(
+                    sum(v * n for v, n in zip(values, sizes, strict=True)) / sum(sizes), 6
+                ),
+            }
+    return out
+
+
+AVERAGES = {"average": "ko average", "average_en": "en average"}
 
 
 def render_table(record: dict) -> str:
@@ -129,7 +174,9 @@ def render_table(record: dict) -> str:
     bpc_keys = [
         k for k in ("bits_per_char", "bits_per_char_en") if all(k in m for m in record["models"].values())
     ]
-    header = ["model", *[f"{t} ({record['tasks'][t]['headline']})" for t in tasks], "average"]
+    mean_keys = [k for k in AVERAGES if all(k in m for m in record["models"].values())]
+    header = ["model", *[f"{t} ({record['tasks'][t]['headline']})" for t in tasks]]
+    header += [AVERAGES[k] for k in mean_keys]
     header += [{"bits_per_char": "bits/char", "bits_per_char_en": "en bits/char"}[k] for k in bpc_keys]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     first = record["models"][names[0]]
@@ -139,14 +186,23 @@ def render_table(record: dict) -> str:
         for task in tasks:
             metric = record["tasks"][task]["headline"]
             cells.append(cell(model["tasks"][task][metric], first["tasks"][task][metric], name == names[0]))
-        cells.append(cell(model["average"], first["average"], name == names[0]))
+        for key in mean_keys:
+            cells.append(cell(model[key], first[key], name == names[0]))
         for key in bpc_keys:
             delta = model[key] - first[key]
             bpc = f"{model[key]:.3f}"
             cells.append(bpc if name == names[0] else f"{bpc} ({delta:+.3f})")
         lines.append("| " + " | ".join(cells) + " |")
     shots = ", ".join(f"{t} {record['tasks'][t]['n_shot']}-shot" for t in tasks)
-    return "\n".join(lines) + f"\n\nScores in %; deltas against {names[0]}. {shots}; seed {record['seed']}.\n"
+    notes = [
+        f"Scores in %; deltas against {names[0]}. Averages: the mean of the headline metrics of each "
+        f"language's tasks. {shots}; seed {record['seed']}."
+    ]
+    for family, info in record.get("families", {}).items():
+        values = ", ".join(f"{n} " + " / ".join(f"{100 * v:.2f}" for v in info[n].values()) for n in names)
+        notes.append(f"{family} ({' / '.join(info[names[0]])}): {values}.")
+    notes += [f"{t}: {info['caveat']}." for t, info in record["tasks"].items() if info.get("caveat")]
+    return "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n"
 
 
 def cell(value: float, anchor: float, is_anchor: bool) -> str:
@@ -202,12 +258,11 @@ def bits_per_char(model_dir: Path, text: str, config: EvalConfig) -> float:
 
 
 def flat_metrics(record: dict) -> dict:
-    """metrics/eval.json: per model, each task's headline metric, the average and bits/char."""
+    """metrics/eval.json: per model, each task's headline metric, the averages and bits/char."""
     metrics = {}
     for name, model in record["models"].items():
         row = {task: model["tasks"][task][info["headline"]] for task, info in record["tasks"].items()}
-        row["average"] = model["average"]
-        for key in ("bits_per_char", "bits_per_char_en"):
+        for key in ("average", "average_en", "bits_per_char", "bits_per_char_en"):
             if key in model:
                 row[key] = model[key]
         metrics[name] = row

@@ -1,15 +1,18 @@
-"""The engine of `ko-eval`: our task documents run through lm-evaluation-harness, offline.
+"""The engine of `ko-eval`: every task runs through lm-evaluation-harness, offline if asked.
 
-Each task's documents are written as JSONL under OUTPUT/tasks/<task>/ beside an lm-eval task YAML
-that reads them (dataset_path: json), so lm-eval's own request building, batching and metrics
-(acc, acc_norm by characters, acc_bytes, macro F1, MC2) produce the numbers, with its default
-task registry left out (`include_defaults=False`). The documents come from the benchmarks' files,
-or with eval.source hub from their Hub datasets through `datasets` (or a local mirror of them).
+A task lm-eval defines (eval.tasks.Defined) runs from the installed package's own task YAMLs and
+utils: each of its lm-eval tasks (one per subject for a group) is loaded from lm-eval's registry
+with only the dataset overridden: our files rewritten in the Hub dataset's schema as JSONL under
+OUTPUT/tasks/<task>/, a local copy or mirror of the Hub repository, or nothing (the Hub itself).
+They are scored as one lm-eval group with the installed group's own aggregation.
+
+A task lm-eval lacks (eval.tasks.Task) has its documents written as JSONL beside an lm-eval task
+YAML that reads them (dataset_path: json). Either way lm-eval's own request building, batching and
+metrics produce the numbers.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import logging
@@ -17,7 +20,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from eval.tasks import Task, TaskDataError
+from eval.tasks import Defined, Task, TaskDataError
 
 log = logging.getLogger("ko.eval")
 
@@ -55,56 +58,230 @@ class PreparedTask:
     prompt_sha256: str  # of the YAML (prompt fields, n-shot, metrics) and the first rendered query
     data_sha256: str  # of the documents scored and the few-shot pool
     members: tuple[str, ...] = ()  # a grouped task's per-subject lm-eval tasks
+    # A Defined task: the lm-eval spec (an inline group of the installed tasks, dataset overridden)
+    spec: dict | None = None
+    aggregated: bool = False  # the spec's group carries lm-eval's aggregate (else: one task)
 
 
-def prepare_group(
-    task: Task, data_dir: Path, tasks_dir: Path, limit: int = 0, hub: str | None = None
+# lm-eval's split keys: one that names a split our data lacks is set to None (lm-eval then draws
+# few-shot examples from the next split it has, never the question asked).
+SPLIT_KEYS = ("training_split", "validation_split", "test_split", "fewshot_split")
+_MANAGERS: dict[str, object] = {}
+
+
+def task_manager(include_path: str | None = None):
+    """lm-eval's TaskManager with its installed tasks (indexing takes seconds: one per path)."""
+    from lm_eval.tasks import TaskManager
+
+    key = include_path or ""
+    if key not in _MANAGERS:
+        _MANAGERS[key] = TaskManager(include_path=include_path, include_defaults=True)
+    return _MANAGERS[key]
+
+
+def task_manager_with(tasks_dir: Path):
+    """The installed tasks' manager with this run's task and group YAMLs indexed beside them.
+
+    (lm-eval 0.4.13 mis-builds a group given by path or as a dict; indexed, it builds right.)
+    """
+    from lm_eval.tasks._index import TaskIndex
+
+    manager = task_manager()
+    manager._index.update(TaskIndex().build([tasks_dir]))
+    return manager
+
+
+def installed_config(name: str) -> dict:
+    """An installed lm-eval task's or group's YAML with its includes, `!function`s as text."""
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    entry = task_manager().task_index.get(name)
+    if entry is None or entry.yaml_path is None:
+        raise TaskDataError(f"lm-eval {lm_eval_version()} has no task or group {name!r}")
+    return load_yaml(entry.yaml_path, resolve_func=False)
+
+
+def installed_leaves(name: str) -> list[str]:
+    """The installed lm-eval tasks under a task, group or tag name, in the group's order."""
+    entry = task_manager().task_index.get(name)
+    if entry is None:
+        raise TaskDataError(f"lm-eval {lm_eval_version()} has no task, group or tag {name!r}")
+    kind = entry.kind.name
+    if kind == "TAG":
+        return [leaf for member in sorted(entry.tags) for leaf in installed_leaves(member)]
+    if kind == "GROUP":
+        members = installed_config(name)["task"]
+        names = [m if isinstance(m, str) else m.get("task") or m.get("group") for m in members]
+        return [leaf for member in names for leaf in installed_leaves(member)]
+    return [name]
+
+
+def lm_eval_version() -> str:
+    from importlib.metadata import version
+
+    return version("lm_eval")
+
+
+def config_key(name: str | None) -> str:
+    """A Hub config's name as files spell it: "Criminal-Law", "criminal_law" -> "criminal_law"."""
+    return re.sub(r"[^a-z0-9]+", "_", (name or "").lower()).strip("_")
+
+
+def prepare_defined(
+    task: Defined, data_dir: Path, tasks_dir: Path, num_fewshot: int = -1, hub: str | None = None
 ) -> PreparedTask:
-    """A task of subjects: one lm-eval task per subject (its own few-shot pool) and a group YAML that
-    averages them over questions (micro), as lm-eval's own kmmlu group does."""
-    from eval.tasks import hub_configs
+    """The installed lm-eval definition of `task` over our data: an inline group of its tasks.
 
+    hub: None reads eval.data_dir (the task's files, or its copy of the Hub repository); "" the Hub
+    itself; a directory, a local mirror of the Hub with one OWNER/NAME folder per dataset.
+    """
+    leaves = {leaf: installed_config(leaf) for leaf in installed_leaves(task.lm_eval)}
     directory = tasks_dir / task.name
-    members, with_pool = [], 0
-    if hub is None:
-        found = task.subjects(data_dir / task.test)
-        subjects = [
-            (s, {"test": str(t.relative_to(data_dir)), "fewshot": d and str(d.relative_to(data_dir))})
-            for s, (t, d) in found.items()
-        ]
-        with_pool = sum(1 for _, d in found.values() if d)
-    else:  # one Hub config per subject, each with its own few-shot split
-        subjects = [(c, {"hub_config": c}) for c in hub_configs(hub_source(task, hub)) if c != "default"]
-        with_pool = len(subjects) if task.hub_fewshot_split else 0
-    for subject, where in subjects:
-        name = f"{task.name}_{re.sub(r'[^a-z0-9]+', '_', subject.lower()).strip('_')}"
-        member = dataclasses.replace(task, name=name, subjects=None, **where)
-        members.append(prepare_task(member, data_dir, directory, limit, hub))
-    lines = [f"group: {task.name}", "task:", *(f"  - {m.task.name}" for m in members)]
-    lines.append("aggregate_metric_list:")
-    if task.scoring == "generate":
-        aggregates = [("exact_match", "[none, extract]")]
+    if hub is None and task.rows is not None:
+        members, digest = defined_file_members(task, data_dir, directory, leaves)
     else:
-        aggregates = [(metric, "[none]") for metric in ("acc", "acc_norm", "acc_bytes")]
-    for metric, filters in aggregates:
-        lines += [
-            f"  - metric: {metric}",
-            f"    filter_list: {filters}",
-            "    aggregation: mean",
-            "    weight_by_size: true",
-        ]
-    lines += ["metadata:", f"  version: {task.version}"]
-    (directory / f"{task.name}.yaml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        root = Path(hub) if hub else (data_dir / task.files if hub is None else None)
+        if root is not None and not root.is_dir():
+            raise TaskDataError(f"{root}: no such directory (a copy of the Hub repository goes there)")
+        members = hub_members(leaves, root, bool(hub))
+        digest = hashlib.sha256(str(root or "huggingface.co").encode())
+    shots = num_fewshot if num_fewshot >= 0 else task.num_fewshot
+    for member in members:
+        if shots is not None:
+            member["num_fewshot"] = shots
+    first = leaves[members[0]["task"]]
+    n_shot = shots if shots is not None else int(first.get("num_fewshot") or 0)
+    pool = next((members[0].get(k, first.get(k)) for k in ("fewshot_split", "training_split")), None)
+    pool = pool or members[0].get("validation_split", first.get("validation_split"))
+    spec = {"group": f"ko-eval/{task.name}", "task": members}
+    aggregated = len(members) > 1
+    if aggregated:
+        spec["aggregate_metric_list"] = group_aggregates(task, leaves)
+    prompt = hashlib.sha256(
+        json.dumps([leaves[m["task"]] for m in members], sort_keys=True, default=str).encode()
+    )
+    # A group YAML lm-eval loads by path (JSON is YAML): its members are the installed tasks by
+    # name, each with the dataset overridden, which lm-eval merges onto the installed YAML.
+    directory.mkdir(parents=True, exist_ok=True)
+    yaml_path = directory / f"{task.name}.group.yaml"
+    yaml_path.write_text(json.dumps(spec, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     return PreparedTask(
         task,
-        directory / f"{task.name}.yaml",
-        sum(m.documents for m in members),
-        f"{len(members)} subjects: own dev pools for {with_pool}, other questions of the scored split "
-        "for the rest",
-        hashlib.sha256("".join(m.prompt_sha256 for m in members).encode()).hexdigest()[:16],
-        hashlib.sha256("".join(m.data_sha256 for m in members).encode()).hexdigest()[:16],
-        tuple(m.task.name for m in members),
+        yaml_path,
+        0,
+        "none (0-shot)" if not n_shot else f"lm-eval's {pool or 'scored'} split",
+        prompt.hexdigest()[:16],
+        digest.hexdigest()[:16],
+        tuple(m["task"] for m in members) if aggregated else (),
+        spec,
+        aggregated,
     )
+
+
+def hub_members(leaves: dict[str, dict], root: Path | None, mirror: bool) -> list[dict]:
+    """The installed tasks reading the Hub itself (root None), a local mirror of it (one OWNER/NAME
+    folder per dataset) or a copy of the task's one Hub repository: of a local one, the configs it
+    holds (matched as files are: "criminal_law" is "Criminal-Law")."""
+    from datasets import get_dataset_split_names, load_dataset
+
+    from eval.tasks import hub_configs
+
+    if root is None:
+        return [{"task": leaf} for leaf in leaves]
+    members, held = [], {}
+    for leaf, cfg in leaves.items():
+        folder = root / cfg["dataset_path"] if mirror else root
+        if folder not in held:
+            held[folder] = {config_key(c): c for c in hub_configs(str(folder))}
+        member = {"task": leaf, "dataset_path": str(folder)}
+        name = cfg.get("dataset_name")
+        if name not in (None, "default"):
+            if config_key(name) not in held[folder]:
+                continue
+            member["dataset_name"] = held[folder][config_key(name)]
+        config = member.get("dataset_name", name)
+        splits = get_dataset_split_names(str(folder), config)
+        member.update({k: None for k in SPLIT_KEYS if cfg.get(k) and cfg[k] not in splits})
+        scored = cfg.get("test_split") or cfg.get("validation_split")
+        if "process_docs" in cfg and not selected_rows(leaf, load_dataset(str(folder), config, split=scored)):
+            continue  # a category a partial copy lacks
+        members.append(member)
+    if not members:
+        raise TaskDataError(f"{root}: none of the configs lm-eval's tasks read ({', '.join(map(str, held))})")
+    return members
+
+
+def defined_file_members(
+    task: Defined, data_dir: Path, directory: Path, leaves: dict[str, dict]
+) -> tuple[list[dict], object]:
+    """Our files in the Hub schema as JSONL, and the installed tasks overridden to read them."""
+    rows = task.rows(data_dir / task.files)
+    by_key = {config_key(config): (config, splits) for config, splits in rows.items()}
+    members, used, digest = [], set(), hashlib.sha256()
+    for leaf, cfg in leaves.items():
+        key = config_key(cfg.get("dataset_name"))
+        if key not in by_key and not (len(by_key) == 1 and len(leaves) == 1):
+            continue
+        key = key if key in by_key else next(iter(by_key))
+        used.add(key)
+        files = {}
+        for split, split_rows in by_key[key][1].items():
+            files[split] = str(write_docs(directory / leaf / f"{split}.jsonl", split_rows).resolve())
+            digest.update(Path(files[split]).read_bytes())
+        member = {
+            "task": leaf,
+            "dataset_path": "json",
+            "dataset_name": None,
+            "dataset_kwargs": {"data_files": files},
+        }
+        member.update({k: None for k in SPLIT_KEYS if cfg.get(k) and cfg[k] not in files})
+        scored = cfg.get("test_split") or cfg.get("validation_split")
+        if scored not in files:
+            raise TaskDataError(f"{task.files}: {leaf} scores the {scored!r} split; found {sorted(files)}")
+        if "process_docs" in cfg and not selected_rows(leaf, by_key[key][1][scored]):
+            log.info("%s: none of the %s rows are %s's (its process_docs); left out", task.name, scored, leaf)
+            continue
+        members.append(member)
+    unused = sorted(by_key[k][0] or "default" for k in set(by_key) - used)
+    known = sorted({str(cfg.get("dataset_name")) for cfg in leaves.values()})
+    if unused:
+        raise TaskDataError(
+            f"{task.files}: {', '.join(unused)} match none of lm-eval's {task.lm_eval} datasets "
+            f"({', '.join(known)})"
+        )
+    if not members:
+        raise TaskDataError(f"{task.files}: no data for lm-eval's {task.lm_eval} ({', '.join(known)})")
+    return members, digest
+
+
+def selected_rows(leaf: str, rows) -> int:
+    """How many rows (a list or a Dataset) the installed task's own process_docs keeps (CLIcK's
+    tasks pick their category by id)."""
+    import datasets
+    from lm_eval.tasks._yaml_loader import load_yaml
+
+    process = load_yaml(task_manager().task_index[leaf].yaml_path, resolve_func=True)["process_docs"]
+    return len(process(rows if isinstance(rows, datasets.Dataset) else datasets.Dataset.from_list(rows)))
+
+
+def group_aggregates(task: Defined, leaves: dict[str, dict]) -> list[dict]:
+    """The installed group's aggregate metrics (micro: weighted by size), else the headline's."""
+    entry = task_manager().task_index.get(task.lm_eval)
+    if entry is not None and entry.kind.name == "GROUP":
+        aggregates = installed_config(task.lm_eval).get("aggregate_metric_list")
+        if aggregates:
+            return [dict(a) for a in aggregates]
+    first = next(iter(leaves.values()))
+    filters = [f["name"] for f in first.get("filter_list") or []] or ["none"]
+    return [{"metric": metric_base(task.headline, first), "filter_list": filters, "weight_by_size": True}]
+
+
+def metric_base(headline: str, cfg: dict) -> str:
+    """The lm-eval metric a headline name starts with (exact_match_strict_match -> exact_match)."""
+    for metric in sorted((m["metric"] for m in cfg.get("metric_list") or []), key=len, reverse=True):
+        if headline.startswith(metric):
+            return metric
+    return headline
 
 
 def hub_source(task: Task, hub: str) -> str:
@@ -139,8 +316,8 @@ def prepare_task(
     hub: None reads the files under data_dir; "" the Hub itself; a directory, a local mirror of the
     Hub with one OWNER/NAME folder per dataset.
     """
-    if task.subjects:
-        return prepare_group(task, data_dir, tasks_dir, limit, hub)
+    if isinstance(task, Defined):
+        return prepare_defined(task, data_dir, tasks_dir, hub=hub)
     if hub is not None:
         all_docs, pool, fewshot_source = hub_documents(task, hub)
     else:
@@ -181,54 +358,24 @@ def file_documents(task: Task, data_dir: Path) -> tuple[list[dict], list[dict], 
 
 
 def write_docs(path: Path, docs: list[dict]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
         for doc in docs:
             f.write(json.dumps(doc, ensure_ascii=False) + "\n")
     return path
 
 
-# A choice letter standing alone: "B", "B.", "정답은 B입니다", not the A of "Answer".
-CHOICE_LETTER = "(?<![A-Za-z])([A-D])(?![A-Za-z])"
-# lm-eval's kmmlu_direct recipe: greedy generation until its stops, exact match ignoring case,
-# punctuation and spaces; a second filter scores the extracted letter.
-GENERATION_SCORING = (
-    "generation_kwargs:",
-    "  until: ['Q:', \"\\n\\n\", '</s>', '.']",
-    "  do_sample: false",
-    "  temperature: 0.0",
-    "metric_list:",
-    "  - metric: exact_match",
-    "    aggregation: mean",
-    "    higher_is_better: true",
-    "    ignore_case: true",
-    "    ignore_punctuation: true",
-    "    regexes_to_ignore: [' ']",
-    "filter_list:",
-    "  - name: none",
-    "    filter:",
-    "      - function: take_first",
-    "  - name: extract",
-    "    filter:",
-    "      - function: regex",
-    f"        regex_pattern: '{CHOICE_LETTER}'",
-    "      - function: take_first",
-)
-
-
 def task_yaml(task: Task, files: dict[str, Path]) -> str:
     """An lm-eval task over our documents (a YAML file; `!function` needs the text form)."""
-    if task.scoring == "generate":
-        kind, target, scoring = "generate_until", ["doc_to_target: '{{choices[gold]}}'"], GENERATION_SCORING
-    else:
-        kind, target, scoring = "multiple_choice", ["doc_to_choice: choices", "doc_to_target: gold"], []
-        if task.scoring == "mc2":
-            scoring.append("process_results: !function utils.mc2")
-        scoring.append("metric_list:")
-        for metric in ["mc2"] if task.scoring == "mc2" else ["acc", "acc_norm", "acc_bytes"]:
-            scoring += [f"  - metric: {metric}", "    aggregation: mean", "    higher_is_better: true"]
-        if task.macro_f1:
-            scoring += ["  - metric: f1", "    aggregation: !function utils.macro_f1"]
-            scoring.append("    higher_is_better: true")
+    kind, target, scoring = "multiple_choice", ["doc_to_choice: choices", "doc_to_target: gold"], []
+    if task.scoring == "mc2":
+        scoring.append("process_results: !function utils.mc2")
+    scoring.append("metric_list:")
+    for metric in ["mc2"] if task.scoring == "mc2" else ["acc", "acc_norm", "acc_bytes"]:
+        scoring += [f"  - metric: {metric}", "    aggregation: mean", "    higher_is_better: true"]
+    if task.macro_f1:
+        scoring += ["  - metric: f1", "    aggregation: !function utils.macro_f1"]
+        scoring.append("    higher_is_better: true")
     lines = [
         f"task: {task.name}",
         f"output_type: {kind}",
@@ -263,49 +410,59 @@ def run_lm_eval(model_path: Path, prepared: list[PreparedTask], tasks_dir: Path,
         add_bos_token=config.add_bos_token,
         trust_remote_code=False,
     )
-    return score_tasks(model, prepared, tasks_dir, config.seed)
+    return score_tasks(model, prepared, tasks_dir, config.seed, config.limit)
 
 
-def score_tasks(lm, prepared: list[PreparedTask], tasks_dir: Path, seed: int) -> dict[str, dict]:
-    """{task: {metric: value, n_shot, lm_eval_version}} for an lm-eval LM on the prepared tasks."""
+def score_tasks(
+    lm, prepared: list[PreparedTask], tasks_dir: Path, seed: int, limit: int = 0
+) -> dict[str, dict]:
+    """{task: {metric: value, n_shot, documents, lm_eval_version}} for an lm-eval LM on the tasks."""
     from lm_eval import simple_evaluate
-    from lm_eval.tasks import TaskManager
 
-    manager = TaskManager(include_path=str(tasks_dir), include_defaults=False)
     output = simple_evaluate(
         model=lm,
-        tasks=[p.task.name for p in prepared],
-        task_manager=manager,
+        tasks=[p.spec["group"] if p.spec else p.task.name for p in prepared],
+        task_manager=task_manager_with(tasks_dir),
+        limit=limit or None,
         random_seed=seed,
         numpy_random_seed=seed,
         torch_random_seed=seed,
         fewshot_random_seed=seed,
         log_samples=False,
+        bootstrap_iters=0,  # standard errors are not reported; bootstrapping perplexity takes minutes
     )
-    scores = {}
-    for p in prepared:
-        values = metric_values(output["results"][p.task.name])
-        if p.members:  # lm-eval's group value is the micro mean; the macro mean is ours
-            headline = p.task.headline
-            per_subject = [metric_values(output["results"][m])[headline] for m in p.members]
-            values[f"{headline}_macro"] = sum(per_subject) / len(per_subject)
-        first = p.members[0] if p.members else p.task.name
-        scores[p.task.name] = {
-            **{k: round(v, 6) for k, v in values.items()},
-            "n_shot": int(output["n-shot"][first]),
-            "lm_eval_version": str(output["versions"].get(p.task.name, output["versions"][first])),
-        }
-        if p.members:
-            scores[p.task.name]["subjects"] = len(p.members)
+    return {p.task.name: task_scores(p, output) for p in prepared}
+
+
+def task_scores(p: PreparedTask, output: dict) -> dict:
+    """One task's numbers out of simple_evaluate's output; a group's macro mean is ours."""
+    if p.spec is None:
+        leaves = (p.task.name,)
+    else:
+        leaves = tuple(m["task"] for m in p.spec["task"])
+    source = p.spec["group"] if p.aggregated else leaves[0]
+    values = metric_values(output["results"][source])
+    headline = p.task.headline
+    if len(leaves) > 1:  # lm-eval's group value is the micro mean; the macro mean is ours
+        per_subject = [metric_values(output["results"][leaf])[headline] for leaf in leaves]
+        values[f"{headline}_macro"] = sum(per_subject) / len(per_subject)
+    scores = {k: round(v, 6) for k, v in values.items()}
+    scores["n_shot"] = int(output["n-shot"][leaves[0]])
+    scores["documents"] = sum(int(output["n-samples"][leaf]["effective"]) for leaf in leaves)
+    version = output["versions"].get(source, "N/A")
+    scores["lm_eval_version"] = str(output["versions"][leaves[0]] if version == "N/A" else version)
+    if len(leaves) > 1:
+        scores["subjects"] = len(leaves)
     return scores
 
 
 def metric_values(raw: dict) -> dict[str, float]:
-    """lm-eval's "metric,filter" entries without their standard errors, as floats; the "extract"
-    filter's (generation tasks) get an "_extracted" suffix."""
+    """lm-eval's "metric,filter" entries without their standard errors, as floats: named by the
+    metric for the "none" filter, metric_filter for another ("exact_match_strict_match")."""
     values = {}
     for key, value in raw.items():
         metric, _, name = key.partition(",")
-        if "stderr" not in metric and name in ("none", "extract") and isinstance(value, int | float):
-            values[metric + ("_extracted" if name == "extract" else "")] = float(value)
+        if "stderr" in metric or not name or not isinstance(value, int | float):
+            continue
+        values[metric if name == "none" else f"{metric}_{config_key(name)}"] = float(value)
     return values

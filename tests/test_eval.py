@@ -1,27 +1,43 @@
-"""ko-eval: tasks read the real benchmark files; lm-eval scores them exactly; the table compares models."""
+"""ko-eval: tasks lm-eval defines run from its installed YAMLs over our data; the others from ours;
+lm-eval scores them exactly; the table compares models in Korean and English."""
 
 from __future__ import annotations
 
+import bz2
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from eval.harness import prepare_task, score_tasks
-from eval.tasks import TaskDataError, all_tasks
+from eval.harness import prepare_task, score_tasks, task_manager, task_manager_with
+from eval.tasks import Defined, TaskDataError, all_tasks
 from tests.conftest import REPO, SHARED, shared_path
 
 EVAL = SHARED / "eval"
 
 
+@pytest.fixture(autouse=True)
+def fresh_datasets_cache(tmp_path, monkeypatch):
+    """Each test's own `datasets` cache: a mirror rewritten at a reused pytest path must not be
+    answered from the cache of an earlier run."""
+    import datasets
+
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", tmp_path / "hf-datasets-cache")
+
+
 def byte_count_lm():
-    """An lm-eval LM whose log-likelihood of a continuation is minus its UTF-8 byte count."""
+    """An lm-eval LM whose log-likelihood of a continuation is minus its UTF-8 byte count, and
+    greedy (for LAMBADA's acc) when that count is even."""
     from lm_eval.api.model import LM
 
     class ByteCountLM(LM):
         def loglikelihood(self, requests, disable_tqdm=False):
-            return [(-float(len(r.args[1].encode("utf-8"))), False) for r in requests]
+            out = []
+            for r in requests:
+                n = len(r.args[1].encode("utf-8"))
+                out.append((-float(n), n % 2 == 0))
+            return out
 
         def loglikelihood_rolling(self, requests, disable_tqdm=False):
             raise NotImplementedError
@@ -32,93 +48,244 @@ def byte_count_lm():
     return ByteCountLM()
 
 
+def scripted_lm(answer):
+    """An lm-eval LM that generates answer(prompt) and scores no likelihoods."""
+    from lm_eval.api.model import LM
+
+    class ScriptedLM(LM):
+        def generate_until(self, requests, disable_tqdm=False):
+            return [answer(r.args[0]) for r in requests]
+
+        def loglikelihood(self, requests, disable_tqdm=False):
+            raise NotImplementedError
+
+        def loglikelihood_rolling(self, requests, disable_tqdm=False):
+            raise NotImplementedError
+
+    return ScriptedLM()
+
+
 def lines(path) -> int:
     return sum(1 for _ in open(path, encoding="utf-8"))
 
 
-def test_kobest_tasks_read_every_row_with_their_quirks():
+def data_for(name: str) -> Path:
+    return DEMO if name in ("haerae", "click") else EVAL
+
+
+def built(prepared, tasks_dir: Path) -> dict:
+    """The lm-eval Task objects our prepared spec builds, by lm-eval task name."""
+    return task_manager_with(tasks_dir).load([prepared.spec["group"]])["tasks"]
+
+
+def rendered(task, n: int = 3) -> list[tuple]:
+    """The first documents as lm-eval renders them: prompt, choices, target."""
+    docs = list(task.eval_docs)[:n]
+    choices = (lambda d: task.doc_to_choice(d)) if task.OUTPUT_TYPE == "multiple_choice" else (lambda d: None)
+    return [(task.doc_to_text(d), choices(d), task.doc_to_target(d)) for d in docs]
+
+
+def written_rows(prepared, leaf: str) -> dict[str, list[dict]]:
+    member = next(m for m in prepared.spec["task"] if m["task"] == leaf)
+    files = member["dataset_kwargs"]["data_files"]
+    text = {s: Path(f).read_text(encoding="utf-8") for s, f in files.items()}  # "\u2028" is in rows
+    return {s: [json.loads(x) for x in t.split("\n") if x] for s, t in text.items()}
+
+
+SHARED_DEFINED = (
+    "kobest_boolq",
+    "kobest_copa",
+    "kobest_hellaswag",
+    "kobest_sentineg",
+    "kobest_wic",
+    "kmmlu",
+    "kmmlu_direct",
+    "haerae",
+    "click",
+    "ko_gsm8k",
+    "lambada_openai",
+    "piqa",
+    "hellaswag",
+    "arc_easy",
+    "arc_challenge",
+    "winogrande",
+    "mmlu",
+)
+
+
+def test_every_defined_task_renders_as_the_installed_lm_eval_task(tmp_path, monkeypatch):
+    """Through our path (installed task + dataset override) and through the installed task itself
+    (its own dataset_path and name, which `datasets` is made to answer with the same rows): the
+    first documents' prompts, choices and targets are equal, and the dataset asked for is the Hub
+    id the task names."""
+    import datasets
+
+    shared_path("eval", "english")
+    tasks = all_tasks()
+    assert {n for n, t in tasks.items() if isinstance(t, Defined)} >= set(SHARED_DEFINED)
+    ours, rows = {}, {}
+    for name in SHARED_DEFINED:
+        prepared = prepare_task(tasks[name], data_for(name), tmp_path)
+        for leaf, task in built(prepared, tmp_path).items():
+            ours[leaf] = (name, rendered(task))
+            rows[leaf] = written_rows(prepared, leaf)
+    asked = []
+
+    def hub(path, name=None, **kwargs):
+        asked.append((path, name))
+        splits = {s: datasets.Dataset.from_list(r) for s, r in rows[current].items()}
+        # a split the installed task names and our files lack (KMMLU's dev): any rows do, for
+        # rendering the scored documents
+        filler = next(iter(splits.values()))
+        return datasets.DatasetDict(
+            {s: splits.get(s, filler) for s in {*splits, "train", "validation", "dev"}}
+        )
+
+    monkeypatch.setattr(datasets, "load_dataset", hub)
+    for current, (name, mine) in ours.items():
+        theirs = task_manager().load([current])["tasks"][current]
+        assert rendered(theirs) == mine, current
+        if tasks[name].hub_id:
+            assert asked[-1][0] == tasks[name].hub_id, current
+    # kobest 5, kmmlu and kmmlu_direct 1 subject each, haerae 2 subsets, click 6 categories, gsm8k,
+    # lambada, piqa, hellaswag, arc 2, winogrande, mmlu 29 subjects
+    assert len(ours) == 5 + 1 + 1 + 2 + 6 + 1 + (1 + 1 + 1 + 2 + 1) + 29
+
+
+def test_files_become_the_hub_schema_with_their_quirks(tmp_path):
+    """Readers against the files themselves: every row kept, answers in the Hub's coding, and the
+    prompts lm-eval renders from them equal to what the converted files hold."""
+    from lm_eval.tasks.hellaswag.utils import preprocess
+
     tasks = all_tasks()
     shared_path("eval", "kobest")
-    for name in ("kobest_boolq", "kobest_copa", "kobest_hellaswag", "kobest_sentineg", "kobest_wic"):
-        task = tasks[name]
-        docs = task.read(EVAL / task.test)
-        assert len(docs) == lines(EVAL / task.test) - 1, name  # QUOTE_NONE: one document per line
-        assert {d["gold"] for d in docs} == set(range(len(docs[0]["choices"]))), name
-    # BoolQ and WiC answers come in several spellings; all of them parse.
-    raw = (EVAL / "kobest/BoolQ/test.tsv").read_text(encoding="utf-8")
-    assert "\tTRUE" in raw or "\tTrue" in raw
-    # COPA's 1/2 answers become 0/1; SentiNeg scores the negated sentence, not the original.
-    copa = tasks["kobest_copa"].read(EVAL / "kobest/COPA/test.tsv")
-    assert copa[0]["gold"] == 1 and copa[0]["query"].endswith(" 그래서")
-    senti = tasks["kobest_sentineg"].read(EVAL / "kobest/SentiNeg/test.tsv")
-    assert senti[0] == {
-        "query": "문장: 택배사 정말 마음에 듬 긍부정:",
-        "choices": ["부정", "긍정"],
-        "gold": 1,
-    }
+    for name, folder in (("kobest_boolq", "BoolQ"), ("kobest_copa", "COPA"), ("kobest_wic", "WiC")):
+        got = tasks[name].rows(EVAL / "kobest" / folder)
+        (config,) = got
+        for split, file in (("train", "train.tsv"), ("validation", "dev.tsv"), ("test", "test.tsv")):
+            assert len(got[config][split]) == lines(EVAL / "kobest" / folder / file) - 1, (name, split)
+    copa = tasks["kobest_copa"].rows(EVAL / "kobest" / "COPA")["copa"]["test"]
+    assert copa[0]["label"] == 1 and {r["label"] for r in copa} == {0, 1}  # the file's 1/2
+    senti = tasks["kobest_sentineg"].rows(EVAL / "kobest" / "SentiNeg")["sentineg"]["test"][0]
+    assert senti == {"sentence": "택배사 정말 마음에 듬", "label": 1}  # the negated sentence
+    render = {}
+    for name in ("kobest_copa", "arc_easy", "winogrande", "hellaswag", "piqa", "kmmlu"):
+        prepared = prepare_task(tasks[name], EVAL, tmp_path)
+        render[name] = {leaf: rendered(t, 5) for leaf, t in built(prepared, tmp_path).items()}
+    assert render["kobest_copa"]["kobest_copa"][0][0].endswith("  그래서")  # lm-eval's two spaces
+    icl = EVAL / "english" / "llmfoundry_icl"
+    arc = [json.loads(x) for x in (icl / "arc_easy.jsonl").read_text().splitlines()[:5]]
+    assert [r[0] for r in render["arc_easy"]["arc_easy"]] == [a["query"] + "\nAnswer:" for a in arc]
+    assert [r[2] for r in render["arc_easy"]["arc_easy"]] == [a["gold"] for a in arc]
+    wino = [json.loads(x) for x in (icl / "winogrande.jsonl").read_text().splitlines()[:5]]
+    assert [r[1] for r in render["winogrande"]["winogrande"]] == [w["context_options"] for w in wino]
+    assert [r[2] for r in render["winogrande"]["winogrande"]] == [w["continuation"] for w in wino]
+    assert [r[0] for r in render["winogrande"]["winogrande"]] == [w["gold"] for w in wino]
+    raw = bz2.open(EVAL / "english/hellaswag_converted/hellaswag_val_full.txt.bz2", "rt").read().split("\n")
+    assert [r[0] for r in render["hellaswag"]["hellaswag"]] == [preprocess(raw[6 * i]) for i in range(5)]
+    assert render["hellaswag"]["hellaswag"][0][1] == [preprocess(x) for x in raw[2:6]]
+    piqa = [json.loads(x) for x in (EVAL / "english/piqa/valid.jsonl").read_text().splitlines()[:5]]
+    labels = (EVAL / "english/piqa/valid-labels.lst").read_text().split()[:5]
+    assert render["piqa"]["piqa"] == [
+        (f"Question: {q['goal']}\nAnswer:", [q["sol1"], q["sol2"]], int(n))
+        for q, n in zip(piqa, labels, strict=True)
+    ]
+    kmmlu = json.loads((EVAL / "kmmlu" / "criminal_law_test.json").read_text(encoding="utf-8"))
+    first = render["kmmlu"]["kmmlu_criminal_law"][0]
+    assert first[0].startswith(kmmlu[0]["question"].strip()) and first[0].endswith("\n정답：")
+    assert first[2] == kmmlu[0]["answer"] - 1
 
 
-def test_kmmlu_and_commongen_read_the_shared_files():
-    tasks = all_tasks()
-    kmmlu = tasks["kmmlu"].read(shared_path("eval", "kmmlu", "criminal_law_test.json"))
-    raw = json.loads((EVAL / "kmmlu/criminal_law_test.json").read_text(encoding="utf-8"))
-    assert len(kmmlu) == len(raw) == 200
-    assert kmmlu[0]["gold"] == raw[0]["answer"] - 1 and kmmlu[0]["query"].endswith("\n정답：")
-    commongen = tasks["ko_commongen_v2"].read(EVAL / "ko_commongen_v2/korean_commongen_v2_847_shuffled.jsonl")
-    assert len(commongen) == 847 and {d["gold"] for d in commongen} == {0, 1, 2, 3}
+def test_ko_gsm8k_drops_the_leaked_questions_and_scores_lm_evals_gsm8k_match(tmp_path):
+    """The leak rule finds exactly the eight translated questions that carry an answer line; the
+    rest score through lm-eval's gsm8k (strict "#### N" and flexible last-number matching)."""
+    from eval.tasks import ko_gsm8k
+
+    path = shared_path("eval", "ko_gsm8k_mt", "kor-gsm8k-test.jsonl")
+    records = [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines()]
+    assert ko_gsm8k.leaked(records) == [0, 48, 116, 196, 448, 845, 949, 1104]
+    kept = ko_gsm8k.rows(path.parent)["main"]["test"]
+    assert len(kept) == len(records) - 8 and not any(ko_gsm8k.LEAK.search(r["question"]) for r in kept)
+    prepared = prepare_task(all_tasks()["ko_gsm8k"], EVAL, tmp_path)
+    answers = {r["question"].strip(): r["answer"].split("#### ")[-1] for r in kept}
+    styles = []
+
+    def answer(prompt):
+        question = prompt.rsplit("Question: ", 1)[1].rsplit("\nAnswer:", 1)[0].strip()
+        n = len(styles)
+        styles.append(n % 3)
+        right = answers[question]
+        return [f" 계산하면 #### {right}", f" 답은 {right}입니다", " #### 0.5"][n % 3]
+
+    got = score_tasks(scripted_lm(answer), [prepared], tmp_path, seed=1234, limit=30)["ko_gsm8k"]
+    assert got["n_shot"] == 5 and got["documents"] == 30
+    assert got["exact_match_strict_match"] == pytest.approx(styles.count(0) / 30, abs=1e-6)
+    assert got["exact_match_flexible_extract"] == pytest.approx(
+        (styles.count(0) + styles.count(1)) / 30, abs=1e-6
+    )
 
 
 def test_a_missing_or_malformed_file_is_a_clear_error(tmp_path):
-    task = all_tasks()["kobest_copa"]
-    with pytest.raises(TaskDataError, match="no such file"):
-        task.read(tmp_path / "test.tsv")
-    bad = tmp_path / "test.tsv"
-    bad.write_text("ID\tsentence\tquestion\t1\t2\tAnswer\n1\t문장\t이유\t가\t나\t3\n", encoding="utf-8")
-    with pytest.raises(TaskDataError, match=r"test\.tsv:2"):
-        task.read(bad)
-
-
-def test_prepared_task_records_fewshot_source_and_hashes(tmp_path):
     tasks = all_tasks()
-    kmmlu = prepare_task(tasks["kmmlu"], EVAL, tmp_path, limit=10)
-    assert kmmlu.documents == 10 and kmmlu.members == ("kmmlu_criminal_law",)
-    assert "own dev pools for 0" in kmmlu.fewshot_source  # no dev file in the sample
-    pool = (tmp_path / "kmmlu" / "kmmlu_criminal_law" / "fewshot.jsonl").read_text().splitlines()
-    assert len(pool) == 200  # the whole test file; lm-eval leaves out the question asked
-    commongen = prepare_task(tasks["ko_commongen_v2"], EVAL, tmp_path, limit=10)
-    assert commongen.fewshot_source == "ko_commongen_v2/v2_5shot.jsonl"
-    again = prepare_task(tasks["ko_commongen_v2"], EVAL, tmp_path / "again", limit=10)
-    assert (again.prompt_sha256, again.data_sha256) == (commongen.prompt_sha256, commongen.data_sha256)
+    with pytest.raises(TaskDataError, match="no such file"):
+        prepare_task(tasks["kobest_copa"], tmp_path, tmp_path / "out")
+    (tmp_path / "kobest" / "COPA").mkdir(parents=True)
+    (tmp_path / "kobest" / "COPA" / "test.tsv").write_text(
+        "ID\tsentence\tquestion\t1\t2\tAnswer\n1\t문장\t이유\t가\t나\t3\n", encoding="utf-8"
+    )
+    with pytest.raises(TaskDataError, match=r"test\.tsv:2"):
+        prepare_task(tasks["kobest_copa"], tmp_path, tmp_path / "out")
+    (tmp_path / "kmmlu").mkdir()
+    (tmp_path / "kmmlu" / "criminal_lawz_test.json").write_text(
+        (DEMO / "kmmlu" / "criminal_law_test.json").read_text(encoding="utf-8"), encoding="utf-8"
+    )
+    with pytest.raises(TaskDataError, match="criminal_lawz match none of lm-eval's kmmlu datasets"):
+        prepare_task(tasks["kmmlu"], tmp_path, tmp_path / "out")
 
 
 def test_scores_equal_a_hand_computation_for_known_loglikelihoods(tmp_path):
-    """An LM whose log-likelihood of a continuation is minus its UTF-8 byte count: every metric's
-    prediction is then known in advance, so acc, acc_norm (characters), acc_bytes and macro F1 are
-    checked exactly against lm-eval's output."""
+    """The byte-count LM makes every prediction known in advance, so acc, acc_norm (characters),
+    macro F1 and LAMBADA's greedy acc are checked exactly against lm-eval's output, on lm-eval's
+    definitions (KoBEST, PIQA, LAMBADA) and on ours (Ko-CommonGen v2, with acc_bytes)."""
     from sklearn.metrics import f1_score
 
     tasks = all_tasks()
-    names = ("kobest_copa", "kobest_hellaswag", "ko_commongen_v2")
-    prepared = [prepare_task(tasks[n], EVAL, tmp_path, limit=60) for n in names]
-    scores = score_tasks(byte_count_lm(), prepared, tmp_path, seed=1234)
+    names = ("kobest_copa", "kobest_hellaswag", "piqa", "lambada_openai", "ko_commongen_v2")
+    prepared = [prepare_task(tasks[n], EVAL, tmp_path) for n in names]
+    scores = score_tasks(byte_count_lm(), prepared, tmp_path, seed=1234, limit=60)
     for p in prepared:
-        docs = [json.loads(line) for line in (tmp_path / p.task.name / "test.jsonl").read_text().splitlines()]
-        gold = np.array([d["gold"] for d in docs])
-        ll = [np.array([-len((" " + c).encode()) for c in d["choices"]], dtype=float) for d in docs]
-        acc = np.array([np.argmax(x) for x in ll])
-        norm = np.array(
-            [np.argmax(x / [len(c) for c in d["choices"]]) for x, d in zip(ll, docs, strict=True)]
-        )
-        by_bytes = np.array(
-            [np.argmax(x / [len(c.encode()) for c in d["choices"]]) for x, d in zip(ll, docs, strict=True)]
-        )
+        if p.spec:
+            (task,) = built(p, tmp_path).values()
+            docs = [
+                (
+                    task.doc_to_text(d),
+                    task.doc_to_choice(d) if task.OUTPUT_TYPE == "multiple_choice" else None,
+                    task.doc_to_target(d),
+                )
+                for d in list(task.eval_docs)[:60]
+            ]
+        else:
+            raw = [
+                json.loads(x) for x in (tmp_path / p.task.name / "test.jsonl").read_text().split("\n") if x
+            ][:60]
+            docs = [(d["query"], d["choices"], d["gold"]) for d in raw]
         got = scores[p.task.name]
+        assert got["documents"] == 60, p.task.name
+        if p.task.name == "lambada_openai":
+            greedy = [len((" " + target.lstrip(" ")).encode()) % 2 == 0 for _, _, target in docs]
+            assert got["acc"] == pytest.approx(np.mean(greedy), abs=1e-6)
+            assert 0 < got["acc"] < 1
+            continue
+        gold = np.array([c.index(g) if isinstance(g, str) else g for _, c, g in docs])  # COPA: its text
+        ll = [np.array([-len((" " + c).encode()) for c in choices], dtype=float) for _, choices, _ in docs]
+        acc = np.array([np.argmax(x) for x in ll])
+        norm = np.array([np.argmax(x / [len(c) for c in d[1]]) for x, d in zip(ll, docs, strict=True)])
         assert got["acc"] == pytest.approx((acc == gold).mean(), abs=1e-6), p.task.name
-        assert got["acc_norm"] == pytest.approx((norm == gold).mean(), abs=1e-6), p.task.name
-        assert got["acc_bytes"] == pytest.approx((by_bytes == gold).mean(), abs=1e-6), p.task.name
-        if p.task.macro_f1:
+        if "acc_norm" in got:
+            assert got["acc_norm"] == pytest.approx((norm == gold).mean(), abs=1e-6), p.task.name
+        if p.task.headline == "f1":
             assert got["f1"] == pytest.approx(f1_score(gold, acc, average="macro"), abs=1e-6)
-        assert got["n_shot"] == p.task.num_fewshot
+        assert got["n_shot"] == (p.task.num_fewshot or 0)
 
 
 @pytest.mark.slow
@@ -134,57 +301,47 @@ def test_table_compares_two_tiny_models(tmp_path, demo_base):
         param.data.mul_(0.5)
     model.save_pretrained(other)
     AutoTokenizer.from_pretrained(demo_base).save_pretrained(other)
-    tasks = ("kobest_copa", "kmmlu", "kmmlu_direct")
+    tasks = ("kobest_copa", "kmmlu", "kmmlu_direct", "piqa", "winogrande", "mmlu")
     config = EvalConfig(data_dir=str(REPO / "data" / "eval_demo"), tasks=tasks, limit=4)
     models = parse_models([f"base={demo_base}", str(other)])
-    record = evaluate_models(
-        config, models, tmp_path / "out", {"ko": REPO / "data" / "eval_demo" / "bpc_ko.txt"}
-    )
+    texts = {"ko": DEMO / "bpc_ko.txt", "en": DEMO / "bpc_en.txt"}
+    record = evaluate_models(config, models, tmp_path / "out", texts)
     table = (tmp_path / "out" / "leaderboard.md").read_text().splitlines()
-    assert table[0].startswith(
-        "| model | kobest_copa (f1) | kmmlu (acc) | kmmlu_direct (exact_match) | average | bits/char |"
+    assert table[0] == (
+        "| model | kobest_copa (f1) | kmmlu (acc) | kmmlu_direct (exact_match) | piqa (acc_norm) "
+        "| winogrande (acc) | mmlu (acc) | ko average | en average | bits/char | en bits/char |"
     )
-    assert table[2].startswith("| base |") and table[3].startswith("| other |")
-    assert "(+" in table[3] or "(-" in table[3]
-    assert record["tasks"]["kmmlu"]["n_shot"] == 5 and record["models"]["other"]["path"] == str(other)
+    base, half = record["models"]["base"], record["models"]["other"]
+    for key, ko_tasks in (("average", tasks[:3]), ("average_en", tasks[3:])):
+        for m in (base, half):
+            assert m[key] == pytest.approx(
+                sum(m["tasks"][t][record["tasks"][t]["headline"]] for t in ko_tasks) / 3, abs=1e-5
+            )
+    cells = [c.strip() for c in table[3].strip("|").split("|")]
+    assert cells[0] == "other" and len(cells) == 11
+    assert cells[7] == f"{100 * half['average']:.2f} ({100 * (half['average'] - base['average']):+.2f})"
+    assert (
+        cells[8] == f"{100 * half['average_en']:.2f} ({100 * (half['average_en'] - base['average_en']):+.2f})"
+    )
+    assert (
+        cells[10]
+        == f"{half['bits_per_char_en']:.3f} ({half['bits_per_char_en'] - base['bits_per_char_en']:+.3f})"
+    )
+    assert half["bits_per_char"] != base["bits_per_char"]  # the halved weights score differently
+    assert record["tasks"]["kmmlu"]["n_shot"] == 5 and record["tasks"]["mmlu"]["n_shot"] == 5
+    assert record["tasks"]["piqa"]["language"] == "en" and record["models"]["other"]["path"] == str(other)
     metrics = flat_metrics(record)
-    assert set(metrics) == {"base", "other"} and metrics["base"]["bits_per_char"] > 0
-    assert metrics["base"]["average"] == pytest.approx(sum(metrics["base"][t] for t in tasks) / 3, abs=1e-5)
-    direct = record["models"]["base"]["tasks"]["kmmlu_direct"]
-    assert {"exact_match", "exact_match_extracted", "exact_match_macro"} <= set(direct)
+    assert set(metrics) == {"base", "other"} and metrics["base"]["bits_per_char_en"] > 0
+    assert metrics["other"]["average_en"] == half["average_en"]
+    assert {"exact_match", "exact_match_macro", "documents"} <= set(base["tasks"]["kmmlu_direct"])
 
 
 ASSETS = REPO / "tests" / "assets" / "ko_h5"
 DEMO = REPO / "data" / "eval_demo"
 
 
-def test_click_and_hellaswag_prompts_are_lm_evals_own():
-    """Our readers against lm-eval's own prompt functions, record by record."""
-    import datasets
-    from lm_eval.tasks.click.click_cul import utils as click_utils
-    from lm_eval.tasks.hellaswag import utils as hellaswag_utils
-
+def test_leaderboard_formats_parse(tmp_path):
     tasks = all_tasks()
-    records = json.loads((DEMO / "click" / "click_demo.json").read_text(encoding="utf-8"))
-    docs = tasks["click"].read(DEMO / "click")
-    assert len(docs) == len(records) == 6
-    for record, doc in zip(records, docs, strict=True):
-        assert doc["query"] == click_utils.get_context(record)
-        assert doc["choices"] == click_utils.get_choices(record)
-        assert doc["choices"][doc["gold"]] == click_utils.get_target(record)
-    rows = [json.loads(line) for line in (ASSETS / "ko_hellaswag" / "test.jsonl").read_text().splitlines()]
-    theirs = hellaswag_utils.process_docs(datasets.Dataset.from_list(rows))
-    ours = tasks["ko_hellaswag"].read(ASSETS / "ko_hellaswag" / "test.jsonl")
-    assert [{k: d[k] for k in ("query", "choices", "gold")} for d in theirs] == ours
-    assert "[title]" not in ours[0]["choices"][2]
-
-
-def test_haerae_reads_every_subset_file_and_leaderboard_formats_parse(tmp_path):
-    tasks = all_tasks()
-    haerae = tasks["haerae"].read(DEMO / "haerae")
-    subsets = sorted((DEMO / "haerae").glob("*.jsonl"))
-    assert len(subsets) == 2 and len(haerae) == sum(len(p.read_text().splitlines()) for p in subsets)
-    assert {d["choices"][d["gold"]] for d in haerae} <= {"(A)", "(B)", "(C)", "(D)", "(E)"}
     arc = tasks["ko_arc"].read(ASSETS / "ko_arc" / "test.jsonl")
     assert [d["gold"] for d in arc] == [0, 1, 2, 2]  # answerKey "3" among labels 1-3 too
     assert arc[0]["query"] == "Question: 물이 얼음으로 바뀌는 온도는 섭씨 몇 도인가?\nAnswer:"
@@ -202,8 +359,8 @@ def test_haerae_reads_every_subset_file_and_leaderboard_formats_parse(tmp_path):
         tasks["ko_arc"].read(bad)
 
 
-def test_new_tasks_score_as_a_hand_computation_mc2_included(tmp_path):
-    """HAE-RAE, CLIcK and the leaderboard formats through lm-eval with the byte-count LM: acc by hand,
+def test_leaderboard_formats_score_as_a_hand_computation_mc2_included(tmp_path):
+    """The leaderboard formats (our YAMLs) through lm-eval with the byte-count LM: acc by hand,
     and MC2 as lm-eval's own truthfulqa process_results_mc2 computes it."""
     import dataclasses
     import math
@@ -211,7 +368,7 @@ def test_new_tasks_score_as_a_hand_computation_mc2_included(tmp_path):
     from lm_eval.tasks.truthfulqa.utils import process_results_mc2
 
     tasks = all_tasks()
-    prepared = [prepare_task(tasks[n], DEMO, tmp_path) for n in ("haerae", "click")]
+    prepared = []
     for name in ("ko_arc", "ko_hellaswag", "ko_mmlu", "ko_truthfulqa_mc1", "ko_truthfulqa_mc2"):
         task = dataclasses.replace(tasks[name], num_fewshot=min(tasks[name].num_fewshot, 2))
         prepared.append(prepare_task(task, ASSETS, tmp_path))
@@ -250,217 +407,166 @@ def test_kmmlu_subjects_get_their_own_dev_shots_and_micro_and_macro_means(tmp_pa
         (data / name).write_bytes((DEMO / "kmmlu" / name).read_bytes())
     rows = json.loads((DEMO / "kmmlu" / "korean_history_test.json").read_text(encoding="utf-8"))
     for split, chunk in (("test", rows[:4]), ("dev", rows[:5])):  # the Hub copy's layout and columns
-        with open(data / f"Korean-Geography-{split}.csv", "w", encoding="utf-8", newline="") as f:
+        with open(data / f"Law-{split}.csv", "w", encoding="utf-8", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(chunk[0]))
             writer.writeheader()
             writer.writerows(chunk)
-    assert {k: (t.name, d.name if d else None) for k, (t, d) in kmmlu.subjects(data).items()} == {
-        "criminal_law": ("criminal_law_test.json", None),
-        "korean_history": ("korean_history_test.json", "korean_history_dev.json"),
-        "Korean-Geography": ("Korean-Geography-test.csv", "Korean-Geography-dev.csv"),
-    }
     prepared = prepare_task(kmmlu, tmp_path / "data", tmp_path / "tasks")
-    assert prepared.members == ("kmmlu_korean_geography", "kmmlu_criminal_law", "kmmlu_korean_history")
-    pool = tmp_path / "tasks" / "kmmlu" / "kmmlu_korean_history" / "fewshot.jsonl"
-    assert len(pool.read_text().splitlines()) == 5  # the dev file, not the test file
+    assert prepared.members == ("kmmlu_criminal_law", "kmmlu_korean_history", "kmmlu_law")
+    objects = built(prepared, tmp_path / "tasks")
+    assert len(list(objects["kmmlu_korean_history"].fewshot_docs())) == 5  # the dev file
+    assert objects["kmmlu_criminal_law"].config.fewshot_split is None  # no dev: other test questions
     got = score_tasks(byte_count_lm(), [prepared], tmp_path / "tasks", seed=1234)["kmmlu"]
     per_subject, total, right = [], 0, 0
     for member in prepared.members:
-        docs = [json.loads(line) for line in (tmp_path / "tasks" / "kmmlu" / member / "test.jsonl").open()]
-        hits = [int(np.argmax([-len((" " + c).encode()) for c in d["choices"]])) == d["gold"] for d in docs]
+        docs = list(objects[member].eval_docs)
+        hits = [
+            int(np.argmax([-len((" " + c).encode()) for c in objects[member].doc_to_choice(d)]))
+            == objects[member].doc_to_target(d)
+            for d in docs
+        ]
         per_subject.append(np.mean(hits))
         total, right = total + len(hits), right + sum(hits)
-    assert prepared.documents == total == 7 + 6 + 4
+    assert got["documents"] == total == 7 + 4 + 6
     assert got["acc"] == pytest.approx(right / total, abs=1e-6)
     assert got["acc_macro"] == pytest.approx(np.mean(per_subject), abs=1e-6)
+    assert got["acc"] != got["acc_macro"]  # the two means differ here, so each is checked
     assert got["n_shot"] == 5 and got["subjects"] == 3
 
 
-def test_generated_answers_score_by_exact_match_and_extracted_letter(tmp_path):
-    """A scripted LM answers in four ways; lm-eval's exact match (case, punctuation and spaces
-    ignored) and the extracted letter must count exactly the expected ones."""
-    from lm_eval.api.model import LM
-
+def test_generated_answers_score_by_lm_evals_exact_match(tmp_path):
+    """kmmlu_direct (lm-eval's own: exact match ignoring case, punctuation and spaces): a scripted
+    LM answers in four ways and exactly the expected ones count."""
     task = all_tasks()["kmmlu_direct"]
     data = tmp_path / "data" / "kmmlu"
     data.mkdir(parents=True)
     for name in ("korean_history_test.json", "korean_history_dev.json", "criminal_law_test.json"):
         (data / name).write_bytes((DEMO / "kmmlu" / name).read_bytes())
     prepared = prepare_task(task, tmp_path / "data", tmp_path / "tasks")
-    docs = [
-        json.loads(line)
-        for member in prepared.members
-        for line in (tmp_path / "tasks" / "kmmlu_direct" / member / "test.jsonl").open(encoding="utf-8")
-    ]
-    styles = ("bare", "sentence", "wrong", "lower", "sentence")
-    answers, expected = {}, {"strict": 0, "extracted": 0}
-    for n, doc in enumerate(docs):
-        right = doc["choices"][doc["gold"]]
-        wrong = doc["choices"][(doc["gold"] + 1) % 4]
-        style = styles[n % len(styles)]
-        answers[doc["query"]] = {
-            "bare": f" {right}",  # both
-            "sentence": f" 정답은 {right}입니다",  # the extracted letter only
-            "wrong": f" {wrong}",  # neither
-            "lower": f" {right.lower()}",  # exact match ignores case; the letter pattern is A-D only
+    objects = built(prepared, tmp_path / "tasks")
+    targets = {t.doc_to_text(d): t.doc_to_target(d) for t in objects.values() for d in t.eval_docs}
+    styles, expected = ("bare", "sentence", "wrong", "lower", "dotted"), []
+
+    def answer(prompt):
+        question = next(q for q in targets if prompt.endswith(q))
+        right = targets[question]
+        style = styles[len(expected) % len(styles)]
+        expected.append(style in ("bare", "lower", "dotted"))
+        wrong = "ABCD"[("ABCD".index(right) + 1) % 4]
+        return {
+            "bare": f" {right}",
+            "sentence": f" 정답은 {right}입니다",
+            "wrong": f" {wrong}",
+            "lower": f" {right.lower()}",
+            "dotted": f" ({right})",
         }[style]
-        expected["strict"] += style in ("bare", "lower")
-        expected["extracted"] += style in ("bare", "sentence")
 
-    class ScriptedLM(LM):
-        def generate_until(self, requests, disable_tqdm=False):
-            return [next(a for q, a in answers.items() if r.args[0].endswith(q)) for r in requests]
-
-        def loglikelihood(self, requests, disable_tqdm=False):
-            raise NotImplementedError
-
-        def loglikelihood_rolling(self, requests, disable_tqdm=False):
-            raise NotImplementedError
-
-    member = prepared.members[0]
-    yaml_text = (tmp_path / "tasks" / "kmmlu_direct" / member / f"{member}.yaml").read_text()
-    assert "output_type: generate_until" in yaml_text and "ignore_punctuation: true" in yaml_text
-    got = score_tasks(ScriptedLM(), [prepared], tmp_path / "tasks", seed=1234)["kmmlu_direct"]
-    assert got["exact_match"] == pytest.approx(expected["strict"] / len(docs), abs=1e-6)
-    assert got["exact_match_extracted"] == pytest.approx(expected["extracted"] / len(docs), abs=1e-6)
-    assert 0 < expected["strict"] < len(docs) and expected["strict"] != expected["extracted"]
+    got = score_tasks(scripted_lm(answer), [prepared], tmp_path / "tasks", seed=1234)["kmmlu_direct"]
+    assert got["exact_match"] == pytest.approx(np.mean(expected), abs=1e-6)
+    assert 0 < sum(expected) < len(expected) == got["documents"] == 13
     assert got["n_shot"] == 5 and got["subjects"] == 2
 
 
-def write_hub_copy(root: Path, repo: str, configs: dict[str, dict[str, list[dict]]]) -> None:
+def write_hub_copy(root: Path, repo: str, configs: dict[str | None, dict[str, list[dict]]]) -> None:
     """A local dataset in a Hub repository's layout: JSONL per config and split, README configs."""
     lines = ["---", "configs:"]
     for config, splits in configs.items():
-        lines += [f"- config_name: {config}", "  data_files:"]
+        folder = config or "default"
+        lines += [f"- config_name: {folder}", "  data_files:"]
         for split, rows in splits.items():
-            path = root / repo / config / f"{split}.jsonl"
+            path = root / repo / folder / f"{split}.jsonl"
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-            lines += [f"  - split: {split}", f"    path: {config}/{split}.jsonl"]
+            lines += [f"  - split: {split}", f"    path: {folder}/{split}.jsonl"]
     (root / repo / "README.md").write_text("\n".join([*lines, "---", ""]), encoding="utf-8")
 
 
-def test_hub_copies_give_the_same_documents_as_the_files(tmp_path):
-    """The real files rewritten in their Hub datasets' schemas (KoBEST's differs: label 0/1, other
-    columns) and read back through `datasets` from a local mirror: every task's documents, few-shot
-    pools included, equal the ones read from the files."""
-    import csv
-
-    from eval.tasks import parse_bool
-
-    def tsv(name):
-        with open(EVAL / "kobest" / name / "test.tsv", encoding="utf-8", newline="") as f:
-            return list(csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE))[:40]
-
+def test_hub_copies_render_as_the_files(tmp_path):
+    """The files' rows written as a local mirror of their Hub datasets and read back through
+    `datasets` (eval.source hub): every task's documents render as they do from the files."""
+    tasks = all_tasks()
     mirror = tmp_path / "mirror"
-    write_hub_copy(
-        mirror,
-        "skt/kobest_v1",
-        {
-            "boolq": {
-                "test": [
-                    {"paragraph": r["Text"], "question": r["Question"], "label": parse_bool(r["Answer"], "")}
-                    for r in tsv("BoolQ")
-                ]
-            },
-            "copa": {
-                "test": [
-                    {
-                        "premise": r["sentence"],
-                        "question": r["question"],
-                        "alternative_1": r["1"],
-                        "alternative_2": r["2"],
-                        "label": int(r["Answer"]) - 1,
-                    }
-                    for r in tsv("COPA")
-                ]
-            },
-            "hellaswag": {
-                "test": [
-                    {
-                        "context": r["context"],
-                        **{f"ending_{i}": r[f"choice{i}"] for i in range(1, 5)},
-                        "label": int(r["label"]),
-                    }
-                    for r in tsv("HellaSwag")
-                ]
-            },
-            "sentineg": {
-                "test": [{"sentence": r["Text"], "label": int(r["Label"])} for r in tsv("SentiNeg")]
-            },
-            "wic": {
-                "test": [
-                    {
-                        "word": r["Target"],
-                        "context_1": r["SENTENCE1"],
-                        "context_2": r["SENTENCE2"],
-                        "label": parse_bool(r["ANSWER"], ""),
-                    }
-                    for r in tsv("WiC")
-                ]
-            },
-        },
-    )
-    kmmlu = json.loads((EVAL / "kmmlu" / "criminal_law_test.json").read_text(encoding="utf-8"))[:30]
-    history = {
-        s: json.loads((DEMO / "kmmlu" / f"korean_history_{s}.json").read_text()) for s in ("test", "dev")
-    }
-    write_hub_copy(
-        mirror,
-        "HAERAE-HUB/KMMLU",
-        {"Criminal-Law": {"test": kmmlu, "dev": kmmlu[:5]}, "Korean-History": history},
-    )
+    names = ("kobest_copa", "kobest_wic", "kmmlu", "haerae", "click", "arc_easy", "winogrande", "piqa")
+    repos: dict[str, dict] = {}
+    for name in names:
+        task = tasks[name]
+        rows = task.rows(data_for(name) / task.files)
+        repos.setdefault(task.hub_id, {}).update(
+            {k: {s: r[:20] for s, r in v.items()} for k, v in rows.items()}
+        )
+    for repo, configs in repos.items():
+        write_hub_copy(mirror, repo, configs)
     commongen = EVAL / "ko_commongen_v2"
     write_hub_copy(
         mirror,
         "nlpai-lab/ko_commongen_v2",
         {
             "default": {
-                s: [json.loads(x) for x in (commongen / f).read_text().splitlines()[:40]]
+                s: [json.loads(x) for x in (commongen / f).read_text().splitlines()[:20]]
                 for s, f in (("test", "korean_commongen_v2_847_shuffled.jsonl"), ("train", "v2_5shot.jsonl"))
             }
         },
     )
-    haerae = [
-        json.loads(x) for p in sorted((DEMO / "haerae").glob("*.jsonl")) for x in p.read_text().splitlines()
+    for name in names:
+        files = prepare_task(tasks[name], data_for(name), tmp_path / "files")
+        hub = prepare_task(tasks[name], data_for(name), tmp_path / "hub", hub=str(mirror))
+        assert all(m["dataset_path"].startswith(str(mirror)) for m in hub.spec["task"]), name
+        from_files = {k: rendered(t, 20) for k, t in built(files, tmp_path / "files").items()}
+        from_hub = {k: rendered(t, 20) for k, t in built(hub, tmp_path / "hub").items() if k in from_files}
+        assert from_hub == from_files, name
+    own = [
+        prepare_task(tasks["ko_commongen_v2"], EVAL, tmp_path / d, limit=20, hub=h)
+        for d, h in (("files", None), ("hub", str(mirror)))
     ]
-    subsets = ("general_knowledge", "history", "loan_words", "rare_words", "standard_nomenclature")
-    write_hub_copy(
-        mirror, "HAERAE-HUB/HAE_RAE_BENCH", {c: {"test": haerae[i::5]} for i, c in enumerate(subsets)}
-    )
-    click = json.loads((DEMO / "click" / "click_demo.json").read_text(encoding="utf-8"))
-    write_hub_copy(mirror, "EunsuKim/CLIcK", {"default": {"train": click}})
-
-    def docs(directory: Path, name: str) -> list[dict]:
-        return [json.loads(x) for x in (directory / name).read_text(encoding="utf-8").splitlines()]
-
-    tasks = all_tasks()
-    for name in (
-        "kobest_boolq",
-        "kobest_copa",
-        "kobest_hellaswag",
-        "kobest_sentineg",
-        "kobest_wic",
-        "ko_commongen_v2",
-        "click",
-    ):
-        data = DEMO if name == "click" else EVAL
-        from_files = prepare_task(tasks[name], data, tmp_path / "files", limit=40)
-        from_hub = prepare_task(tasks[name], data, tmp_path / "hub", limit=40, hub=str(mirror))
-        for split in ("test.jsonl", *(("fewshot.jsonl",) if tasks[name].num_fewshot else ())):
-            assert docs(tmp_path / "hub" / name, split) == docs(tmp_path / "files" / name, split), (
-                name,
-                split,
-            )
-        assert from_hub.data_sha256 == from_files.data_sha256, name
-    hub = prepare_task(tasks["haerae"], DEMO, tmp_path / "hub", hub=str(mirror))
-    assert hub.documents == len(haerae) == 6
-    assert sorted(map(json.dumps, docs(tmp_path / "hub" / "haerae", "test.jsonl"))) == sorted(
-        map(json.dumps, tasks["haerae"].read(DEMO / "haerae"))
-    )
-    group = prepare_task(tasks["kmmlu"], EVAL, tmp_path / "hub", hub=str(mirror))
-    assert group.members == ("kmmlu_criminal_law", "kmmlu_korean_history") and group.documents == 30 + 6
-    pool = docs(tmp_path / "hub" / "kmmlu" / "kmmlu_korean_history", "fewshot.jsonl")
-    assert pool == tasks["kmmlu"].read(DEMO / "kmmlu" / "korean_history_dev.json")
+    assert own[0].data_sha256 == own[1].data_sha256
     with pytest.raises(TaskDataError, match="no public Hub copy|has no Hub copy"):
         prepare_task(tasks["ko_arc"], EVAL, tmp_path / "hub", hub=str(mirror))
+
+
+def test_hub_only_tasks_run_from_a_copy_of_their_hub_repository(tmp_path):
+    """HRM8K, KorMedMCQA, CSAT-QA and KMMLU-HARD have no files here: a few rows written in their
+    Hub schemas, laid out as the Hub repositories, score through lm-eval's own definitions exactly
+    as the scripted or byte-count LM makes them."""
+    data = tmp_path / "data"
+    math = [{"question": f"{a} 더하기 {b}는?", "answer": a + b} for a, b in ((1, 2), (3, 4), (10, 5), (7, 7))]
+    write_hub_copy(data, "hrm8k", {c: {"test": math} for c in ("GSM8K", "KSM", "MATH", "MMMLU", "OMNI_MATH")})
+    med = [
+        {"question": f"질문 {n}", **{k: f"보기 {k}{n}" for k in "ABCDE"}, "answer": n % 5 + 1, "cot": ""}
+        for n in range(6)
+    ]
+    write_hub_copy(
+        data,
+        "kormedmcqa",
+        {c: {"test": med, "fewshot": med[:3]} for c in ("doctor", "nurse", "pharm", "dentist")},
+    )
+    csat = [
+        {
+            "context": "지문",
+            "question": f"물음 {n}",
+            **{f"option#{i}": "가" * (i + n % 3) for i in range(1, 6)},
+            "gold": n % 5 + 1,
+        }
+        for n in range(5)
+    ]
+    write_hub_copy(data, "csatqa", {c: {"test": csat} for c in ("GR", "LI", "RCH", "RCS", "RCSS", "WR")})
+    tasks = all_tasks()
+    prepared = {
+        n: prepare_task(tasks[n], data, tmp_path / "tasks") for n in ("hrm8k", "kormedmcqa", "csatqa")
+    }
+
+    def answer(prompt):
+        if "문제:" in prompt:  # HRM8K: the sum, boxed, for all but the 10 + 5 problem
+            a, b = (int(x) for x in prompt.rsplit("문제: ", 1)[1].split("는?")[0].split(" 더하기 "))
+            return f" 풀이... $\\boxed{{{a + b if a != 10 else 0}}}$"
+        n = int(prompt.rsplit("질문 ", 1)[1].split("\n")[0])
+        return " " + "ABCDE"[n % 5] if n % 2 == 0 else " A"  # KorMedMCQA: right for even n
+
+    generated = score_tasks(
+        scripted_lm(answer), [prepared["hrm8k"], prepared["kormedmcqa"]], tmp_path / "tasks", 1234
+    )
+    assert generated["hrm8k"]["exact_match"] == pytest.approx(0.75) and generated["hrm8k"]["subjects"] == 5
+    right = np.mean([n % 2 == 0 or n % 5 == 0 for n in range(6)])
+    assert generated["kormedmcqa"]["exact_match_extract_answer"] == pytest.approx(right, abs=1e-6)
+    scored = score_tasks(byte_count_lm(), [prepared["csatqa"]], tmp_path / "tasks", 1234)["csatqa"]
+    # every choice is "(i)": equal bytes, so the likeliest is the first; gold 1 for n = 0 only
+    assert scored["acc"] == pytest.approx(1 / 5) and scored["documents"] == 30

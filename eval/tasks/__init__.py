@@ -1,9 +1,13 @@
-"""Benchmark tasks of `ko-eval`, one module each, all in one shape: a file reader and a prompt.
+"""Benchmark tasks of `ko-eval`, one module each, in two shapes.
 
-Every reader turns a benchmark's own file into documents {"query", "choices", "gold"} (gold is the
-index of the right choice), with the benchmark's quirks handled where the file is read. The prompts
-are lm-evaluation-harness's own for the tasks it has (kobest_*, kmmlu), so numbers compare with
-published ones; the engine (eval/harness.py) scores them by log-likelihood of each choice.
+- `Defined`: a task lm-evaluation-harness defines (kobest_*, kmmlu, haerae, click, the English
+  tasks, ...). Its prompts, choices, targets, filters and metrics are read at run time from the
+  installed lm-eval package's own YAMLs and utils; ours is only the data: a reader that turns the
+  benchmark's files into rows of its Hub dataset's schema (the schema those YAMLs expect), or a
+  local copy of the Hub repository, or the Hub itself.
+- `Task`: a benchmark lm-eval has no definition for (Ko-CommonGen v2, Ko-GSM8K, the Open Ko-LLM
+  Leaderboard's season-1 formats). Its reader turns the files into documents {"query", "choices",
+  "gold"} (gold: the index of the right choice) and eval/harness.py writes an lm-eval YAML for them.
 """
 
 from __future__ import annotations
@@ -47,15 +51,39 @@ class Task:
     hub_split: str = "test"
     hub_fewshot_split: str | None = None
     hub_configs: tuple[str, ...] = ()
-    # A task of several subjects (KMMLU): given the directory `test`, the subject -> (test file,
-    # few-shot file or None) map. Each subject is its own lm-eval task with its own few-shot pool,
-    # grouped: the headline is the mean over all questions (micro), acc_macro the mean of subjects.
-    subjects: Callable[[Path], dict[str, tuple[Path, Path | None]]] | None = None
     # "choice": pick the likeliest choice (acc, acc_norm, acc_bytes). "mc2": TruthfulQA's MC2,
     # the probability mass on the true choices (documents then carry "labels", true ones first).
-    # "generate": the model writes its answer, compared with choices[gold] (exact_match, and
-    # exact_match_extracted on the first standalone choice letter A-D in the answer).
     scoring: str = "choice"
+    language: str = "ko"
+    caveat: str = ""
+
+
+# Rows of a Hub dataset, by config (None: the dataset has one) and split, in the Hub's schema.
+Rows = dict[str | None, dict[str, list[dict]]]
+
+
+@dataclass(frozen=True)
+class Defined:
+    """A task lm-eval defines, scored through its installed definition with our data underneath."""
+
+    name: str
+    # The installed lm-eval task or group this runs (every task of a group: one per subject).
+    lm_eval: str
+    # Under eval.data_dir: what `rows` reads, or (rows None) a copy of the Hub repository in its own
+    # layout, read by `datasets` as the Hub copy would be.
+    files: str
+    rows: Callable[[Path], Rows] | None
+    title: str = ""
+    hub_id: str = ""
+    language: str = "ko"
+    # The table's headline metric, as named in results (metric, or metric_filter for a filter).
+    headline: str = "acc"
+    # Few-shot examples; None keeps lm-eval's own (mostly 0).
+    num_fewshot: int | None = None
+    # Where our data cannot give the published number (a converted file lost something).
+    caveat: str = ""
+    version: str = "1"  # of our reader; lm-eval's own version is recorded beside it
+    hub_config: str | None = None
 
 
 def read_tsv(path: Path, columns: tuple[str, ...]) -> list[dict]:
@@ -132,6 +160,22 @@ def require_fields(record: dict, fields: tuple[str, ...], where: str) -> None:
         raise TaskDataError(f"{where}: missing {', '.join(missing)}")
 
 
+# KoBEST's file names and the Hub splits they are.
+KOBEST_SPLITS = {"train.tsv": "train", "dev.tsv": "validation", "test.tsv": "test"}
+
+
+def kobest_rows(directory: Path, config: str, convert: Callable[[dict, str], dict]) -> Rows:
+    """A KoBEST folder's TSVs (those present; test.tsv needed) in the skt/kobest_v1 schema."""
+    if not (directory / "test.tsv").is_file():
+        raise TaskDataError(f"{directory / 'test.tsv'}: no such file")
+    splits = {}
+    for file, split in KOBEST_SPLITS.items():
+        path = directory / file
+        if path.is_file():
+            splits[split] = [convert(r, f"{path}:{n + 2}") for n, r in enumerate(read_tsv(path, ()))]
+    return {config: splits}
+
+
 def parse_bool(value: str, where: str) -> int:
     """BoolQ and WiC answers mix TRUE/True/true and FALSE/False/false."""
     lowered = value.strip().lower()
@@ -140,15 +184,22 @@ def parse_bool(value: str, where: str) -> int:
     return int(lowered == "true")
 
 
-def all_tasks() -> dict[str, Task]:
+def all_tasks() -> dict[str, Task | Defined]:
     """Every task, by name, in table order."""
     from eval.tasks import (
+        arc_challenge,
+        arc_easy,
         click,
+        csatqa,
         haerae,
+        hellaswag,
+        hrm8k,
         kmmlu,
         kmmlu_direct,
+        kmmlu_hard,
         ko_arc,
         ko_commongen_v2,
+        ko_gsm8k,
         ko_hellaswag,
         ko_mmlu,
         ko_truthfulqa_mc1,
@@ -158,6 +209,11 @@ def all_tasks() -> dict[str, Task]:
         kobest_hellaswag,
         kobest_sentineg,
         kobest_wic,
+        kormedmcqa,
+        lambada_openai,
+        mmlu,
+        piqa,
+        winogrande,
     )
 
     modules = (
@@ -171,10 +227,22 @@ def all_tasks() -> dict[str, Task]:
         haerae,
         click,
         kmmlu_direct,
+        kmmlu_hard,
+        ko_gsm8k,
+        hrm8k,
+        kormedmcqa,
+        csatqa,
         ko_arc,
         ko_hellaswag,
         ko_mmlu,
         ko_truthfulqa_mc1,
         ko_truthfulqa_mc2,
+        lambada_openai,
+        piqa,
+        hellaswag,
+        arc_easy,
+        arc_challenge,
+        winogrande,
+        mmlu,
     )
     return {m.TASK.name: m.TASK for m in modules}

@@ -1,43 +1,40 @@
-"""HAE-RAE Bench: Korean knowledge and vocabulary, five options (lm-eval's haerae prompt), 0-shot.
+"""HAE-RAE Bench: Korean knowledge and vocabulary, five options (lm-eval's haerae group), 0-shot.
 
-Every subset file under haerae/ (general_knowledge, history, loan_words, rare_words,
-standard_nomenclature, ...; JSON, JSONL, CSV or Parquet) is scored as one task, so the score is
-the mean over all questions, as lm-eval's haerae group weights its subsets by size. Each record's
-`query` already holds the question and its options; `answer` is "(A)" ... "(E)".
+A subset file under haerae/ is named after its Hub config (general_knowledge, history, loan_words,
+rare_words, standard_nomenclature; JSON, JSONL, CSV or Parquet) and scored as lm-eval's task of
+that subset; the headline is the group's mean over all questions. Each record's `query` holds the
+question and its options; `answer` is "(A)" ... "(E)".
 """
 
 from pathlib import Path
 
-from eval.tasks import Task, TaskDataError, read_records, require_fields
+from eval.tasks import Defined, Rows, TaskDataError, read_records, require_fields
 
-CHOICES = ["(A)", "(B)", "(C)", "(D)", "(E)"]
-
-
-def read(path: Path) -> list[dict]:
-    return parse(read_records(path), str(path))
+SUFFIXES = (".json", ".jsonl", ".csv", ".parquet")
+CHOICES = ("(A)", "(B)", "(C)", "(D)", "(E)")
 
 
-def parse(records: list[dict], source: str) -> list[dict]:
-    """Rows with query and answer: the files' and the Hub copy's schema alike."""
-    docs = []
-    for n, r in enumerate(records):
-        require_fields(r, ("query", "answer"), f"{source}: record {n}")
-        answer = str(r["answer"]).strip()
-        if answer not in CHOICES:
-            raise TaskDataError(f"{source}: record {n}: answer {answer!r} is not one of (A)-(E)")
-        docs.append({"query": r["query"], "choices": CHOICES, "gold": CHOICES.index(answer)})
-    return docs
+def rows(directory: Path) -> Rows:
+    if not directory.is_dir():
+        raise TaskDataError(f"{directory}: no such directory (HAE-RAE's subset files go there)")
+    out = {}
+    for path in sorted(p for p in directory.iterdir() if p.suffix in SUFFIXES):
+        records = read_records(path)
+        for n, r in enumerate(records):
+            require_fields(r, ("query", "answer"), f"{path}: record {n}")
+            if str(r["answer"]).strip() not in CHOICES:
+                raise TaskDataError(f"{path}: record {n}: answer {r['answer']!r} is not one of (A)-(E)")
+        out[path.stem] = {"test": records}
+    if not out:
+        raise TaskDataError(f"{directory}: no .json, .jsonl, .csv or .parquet files")
+    return out
 
 
-TASK = Task(
+TASK = Defined(
     "haerae",
     "haerae",
-    None,
-    0,
-    read,
+    "haerae",
+    rows,
     title="HAE-RAE Bench",
     hub_id="HAERAE-HUB/HAE_RAE_BENCH",
-    from_hub=parse,
-    # lm-eval's haerae group: these five subsets.
-    hub_configs=("general_knowledge", "history", "loan_words", "rare_words", "standard_nomenclature"),
 )

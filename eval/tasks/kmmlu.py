@@ -1,16 +1,16 @@
-"""KMMLU: four-option exam questions in 45 subjects (lm-eval's kmmlu prompt), 5-shot.
+"""KMMLU: four-option exam questions in 45 subjects (lm-eval's kmmlu group), 5-shot as the paper.
 
-Every subject under kmmlu/ is scored as its own lm-eval task and grouped as lm-eval's kmmlu group
-does: the headline acc is the mean over all questions (micro); acc_macro, the mean over subjects,
-is recorded beside it. A subject is a `<subject>_test.json` (or .jsonl) file, or the Hub copy's
-`<Subject>-test.csv`. Its few-shot pool is `<subject>_dev.*` / `<Subject>-dev.csv` (KMMLU's 5 dev
-questions) when there, otherwise the test file itself, never the question asked, and the result
-says so. Answers are 1-4.
+A subject is a `<subject>_test.json` (or .jsonl) file under kmmlu/, or the Hub copy's
+`<Subject>-test.csv`, matched to lm-eval's kmmlu task of that Hub config ("Criminal-Law" ->
+kmmlu_criminal_law); its few-shot pool is `<subject>_dev.*` / `<Subject>-dev.csv` (KMMLU's 5 dev
+questions) when there, otherwise other questions of the test file. Subjects without a file are not
+scored (results say how many were); the headline acc is lm-eval's group mean over all questions
+(micro), acc_macro the mean over subjects. Records keep the Hub schema: question, A-D, answer 1-4.
 """
 
 from pathlib import Path
 
-from eval.tasks import Task, TaskDataError, read_records, require_fields
+from eval.tasks import Defined, Rows, TaskDataError, read_records, require_fields
 
 SPLIT_SUFFIXES = ("_{split}.json", "_{split}.jsonl", "-{split}.csv")
 
@@ -32,37 +32,32 @@ def subjects(directory: Path) -> dict[str, tuple[Path, Path | None]]:
     return found
 
 
-def read(path: Path) -> list[dict]:
-    return parse(read_records(path), str(path))
+def rows(directory: Path) -> Rows:
+    """{subject: {"test": rows, "dev": rows}} in the Hub schema (answers checked to be 1-4)."""
+    out = {}
+    for subject, (test, dev) in subjects(directory).items():
+        out[subject] = {"test": checked(read_records(test), test)}
+        if dev is not None:
+            out[subject]["dev"] = checked(read_records(dev), dev)
+    return out
 
 
-def parse(records: list[dict], source: str) -> list[dict]:
-    """Rows with question, A-D and answer 1-4: the files' and the Hub copy's schema alike."""
-    docs = []
+def checked(records: list[dict], source: Path) -> list[dict]:
     for n, r in enumerate(records):
         where = f"{source}: record {n}"
         require_fields(r, ("question", "answer", "A", "B", "C", "D"), where)
         if str(r["answer"]).strip() not in ("1", "2", "3", "4"):
             raise TaskDataError(f"{where}: answer {r['answer']!r} is not 1-4")
-        docs.append(
-            {
-                "query": r["question"].strip() + "".join(f"\n{k}. {r[k]}" for k in "ABCD") + "\n정답：",
-                "choices": ["A", "B", "C", "D"],
-                "gold": int(r["answer"]) - 1,
-            }
-        )
-    return docs
+        r["answer"] = int(r["answer"])  # CSV cells are text; lm-eval's target is answer-1
+    return records
 
 
-TASK = Task(
+TASK = Defined(
     "kmmlu",
     "kmmlu",
-    None,
-    5,
-    read,
+    "kmmlu",
+    rows,
     title="KMMLU",
     hub_id="HAERAE-HUB/KMMLU",
-    subjects=subjects,
-    from_hub=parse,
-    hub_fewshot_split="dev",
+    num_fewshot=5,
 )

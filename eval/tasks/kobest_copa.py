@@ -1,60 +1,36 @@
-"""KoBEST COPA: the cause or effect of a sentence; the file's answers are 1/2 (the Hub copy's 0/1)."""
+"""KoBEST COPA: the cause or effect of a sentence (lm-eval's kobest_copa); the files' answers
+are 1/2, the Hub copy's labels 0/1."""
 
 from pathlib import Path
 
-from eval.tasks import Task, TaskDataError, read_tsv, require_fields
-
-CONNECTORS = {"원인": " 왜냐하면", "결과": " 그래서"}
+from eval.tasks import Defined, Rows, TaskDataError, kobest_rows, require_fields
 
 
-def read(path: Path) -> list[dict]:
-    docs = []
-    for n, r in enumerate(read_tsv(path, ("sentence", "question", "1", "2", "Answer"))):
-        where = f"{path}:{n + 2}"
-        if r["question"].strip() not in CONNECTORS or r["Answer"].strip() not in ("1", "2"):
-            raise TaskDataError(
-                f"{where}: question {r['question']!r} / answer {r['Answer']!r} not understood"
-            )
-        docs.append(
-            {
-                # lm-eval writes f"{premise} {connector}" and the connector starts with a space: two.
-                "query": f"{r['sentence']} {CONNECTORS[r['question'].strip()]}",
-                "choices": [r["1"], r["2"]],
-                "gold": int(r["Answer"]) - 1,
-            }
-        )
-    return docs
+def convert(r: dict, where: str) -> dict:
+    require_fields(r, ("sentence", "question", "1", "2", "Answer"), where)
+    if r["Answer"].strip() not in ("1", "2"):
+        raise TaskDataError(f"{where}: answer {r['Answer']!r} is not 1 or 2")
+    return {
+        "premise": r["sentence"],
+        "question": r["question"],
+        "alternative_1": r["1"],
+        "alternative_2": r["2"],
+        "label": int(r["Answer"]) - 1,
+    }
 
 
-def from_hub(rows: list[dict], where: str) -> list[dict]:
-    """skt/kobest_v1 copa rows: premise, question, alternative_1, alternative_2, label 0/1."""
-    docs = []
-    for n, r in enumerate(rows):
-        fields = ("premise", "question", "alternative_1", "alternative_2", "label")
-        require_fields(r, fields, f"{where} row {n}")
-        if r["question"].strip() not in CONNECTORS:
-            raise TaskDataError(f"{where} row {n}: question {r['question']!r} not understood")
-        docs.append(
-            {
-                "query": f"{r['premise']} {CONNECTORS[r['question'].strip()]}",
-                "choices": [r["alternative_1"], r["alternative_2"]],
-                "gold": int(r["label"]),
-            }
-        )
-    return docs
+def rows(directory: Path) -> Rows:
+    """{CONFIG: {split: rows}} from COPA/train.tsv, dev.tsv (validation), test.tsv: those present."""
+    return kobest_rows(directory, "copa", convert)
 
 
-TASK = Task(
+TASK = Defined(
     "kobest_copa",
-    "kobest/COPA/test.tsv",
-    "kobest/COPA/train.tsv",
-    0,
-    read,
-    headline="f1",
-    macro_f1=True,
+    "kobest_copa",
+    "kobest/COPA",
+    rows,
     title="KoBEST COPA",
     hub_id="skt/kobest_v1",
     hub_config="copa",
-    version="2",  # 2: two spaces before the connector, as lm-eval
-    from_hub=from_hub,
+    headline="f1",  # lm-eval's kobest f1 is macro F1, as the KoBEST paper reports
 )

@@ -1,47 +1,28 @@
-"""KoBEST HellaSwag: the right ending of a short story out of four."""
+"""KoBEST HellaSwag: the right ending of a short story out of four (lm-eval's kobest_hellaswag)."""
 
 from pathlib import Path
 
-from eval.tasks import Task, read_tsv, require_fields
+from eval.tasks import Defined, Rows, kobest_rows, require_fields
 
 
-def read(path: Path) -> list[dict]:
-    rows = read_tsv(path, ("context", "choice1", "choice2", "choice3", "choice4", "label"))
-    return [
-        {
-            "query": f"문장: {r['context']}",
-            "choices": [r[f"choice{i}"] for i in range(1, 5)],
-            "gold": int(r["label"]),
-        }
-        for r in rows
-    ]
+def convert(r: dict, where: str) -> dict:
+    require_fields(r, ("context", "choice1", "choice2", "choice3", "choice4", "label"), where)
+    endings = {f"ending_{i}": r[f"choice{i}"] for i in range(1, 5)}
+    return {"context": r["context"], **endings, "label": int(r["label"])}
 
 
-def from_hub(rows: list[dict], where: str) -> list[dict]:
-    """skt/kobest_v1 hellaswag rows: context, ending_1..ending_4, label."""
-    fields = ("context", "ending_1", "ending_2", "ending_3", "ending_4", "label")
-    for n, r in enumerate(rows):
-        require_fields(r, fields, f"{where} row {n}")
-    return [
-        {
-            "query": f"문장: {r['context']}",
-            "choices": [r[f"ending_{i}"] for i in range(1, 5)],
-            "gold": int(r["label"]),
-        }
-        for r in rows
-    ]
+def rows(directory: Path) -> Rows:
+    """{CONFIG: {split: rows}} from HellaSwag/train.tsv, dev.tsv (validation), test.tsv: those present."""
+    return kobest_rows(directory, "hellaswag", convert)
 
 
-TASK = Task(
+TASK = Defined(
     "kobest_hellaswag",
-    "kobest/HellaSwag/test.tsv",
-    "kobest/HellaSwag/train.tsv",
-    0,
-    read,
-    headline="f1",
-    macro_f1=True,
+    "kobest_hellaswag",
+    "kobest/HellaSwag",
+    rows,
     title="KoBEST HellaSwag",
     hub_id="skt/kobest_v1",
     hub_config="hellaswag",
-    from_hub=from_hub,
+    headline="f1",  # lm-eval's kobest f1 is macro F1, as the KoBEST paper reports
 )
