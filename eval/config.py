@@ -60,6 +60,9 @@ class EvalConfig:
     num_fewshot: int = -1
     # Questions per task (0: all); a smoke-test knob, never for reported numbers.
     limit: int = 0
+    # hf: lm-eval's Hugging Face model (any machine). vllm: lm-eval's vLLM model (a CUDA GPU and the
+    # `vllm` extra; faster generation, same scores up to batching noise).
+    backend: Literal["hf", "vllm"] = "hf"
     # lm-eval batch size (0: the largest that fits on a GPU, 8 on a CPU).
     batch_size: int = 0
     # Weights' dtype for scoring: auto takes the checkpoint's.

@@ -396,12 +396,34 @@ def task_yaml(task: Task, files: dict[str, Path]) -> str:
 
 
 def run_lm_eval(model_path: Path, prepared: list[PreparedTask], tasks_dir: Path, config) -> dict[str, dict]:
-    """Score one model directory on the prepared tasks with lm-eval's Hugging Face backend."""
+    """Score one model directory on the prepared tasks with lm-eval's Hugging Face or vLLM model."""
+    return score_tasks(load_lm(model_path, config), prepared, tasks_dir, config.seed, config.limit)
+
+
+def load_lm(model_path: Path, config):
+    """lm-eval's model for eval.backend: HFLM, or VLLM on a CUDA GPU."""
     import torch
-    from lm_eval.models.huggingface import HFLM
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    model = HFLM(
+    if config.backend == "vllm":
+        from pipeline.cli import StageError
+        from pipeline.deps import require_module
+
+        if device != "cuda":
+            raise StageError("eval.backend = vllm needs a CUDA GPU; use hf on this machine")
+        require_module("vllm", extra="vllm")
+        from lm_eval.models.vllm_causallms import VLLM
+
+        return VLLM(
+            pretrained=str(model_path),
+            dtype=config.dtype,
+            batch_size=config.batch_size or "auto",
+            add_bos_token=config.add_bos_token,
+            seed=config.seed,
+        )
+    from lm_eval.models.huggingface import HFLM
+
+    return HFLM(
         pretrained=str(model_path),
         dtype=config.dtype,
         # lm-eval's "auto" probes by doubling until memory runs out: minutes on a CPU, so 8 there.
@@ -410,7 +432,6 @@ def run_lm_eval(model_path: Path, prepared: list[PreparedTask], tasks_dir: Path,
         add_bos_token=config.add_bos_token,
         trust_remote_code=False,
     )
-    return score_tasks(model, prepared, tasks_dir, config.seed, config.limit)
 
 
 def score_tasks(

@@ -570,3 +570,27 @@ def test_hub_only_tasks_run_from_a_copy_of_their_hub_repository(tmp_path):
     scored = score_tasks(byte_count_lm(), [prepared["csatqa"]], tmp_path / "tasks", 1234)["csatqa"]
     # every choice is "(i)": equal bytes, so the likeliest is the first; gold 1 for n = 0 only
     assert scored["acc"] == pytest.approx(1 / 5) and scored["documents"] == 30
+
+
+@pytest.mark.gpu
+def test_vllm_backend_scores_as_the_hf_backend(tmp_path, demo_base):
+    """eval.backend vllm (lm-eval's VLLM) against hf on the same model, task and questions, both in
+    float32: the scores may differ only where two choices' log-likelihoods tie within kernel noise
+    (at most one question of 50)."""
+    pytest.importorskip("vllm")
+    import torch
+
+    if not torch.cuda.is_available():
+        pytest.skip("needs a CUDA device")
+    from eval.config import EvalConfig
+    from eval.harness import run_lm_eval
+
+    prepared = [prepare_task(all_tasks()["kobest_copa"], EVAL, tmp_path)]
+    scores = {}
+    for backend in ("hf", "vllm"):
+        config = EvalConfig(
+            tasks=("kobest_copa",), data_dir=str(EVAL), limit=50, dtype="float32", backend=backend
+        )
+        scores[backend] = run_lm_eval(demo_base, prepared, tmp_path, config)["kobest_copa"]
+    assert scores["vllm"]["documents"] == scores["hf"]["documents"] == 50
+    assert abs(scores["vllm"]["acc"] - scores["hf"]["acc"]) <= 1 / 50
