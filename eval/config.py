@@ -75,6 +75,15 @@ class EvalConfig:
     # or a directory; --bpc-text / --bpc-text-en override). Tokenizer-independent, so models with
     # different vocabularies compare; en measures what the adaptation kept of English.
     bpc_texts: dict[str, str] = field(default_factory=dict)
+    # KoMT-Bench: the folder of its FastChat files (question_ko.jsonl, reference answers, judge
+    # prompts; "": not run). Each model answers both turns (greedy, up to komt_max_new_tokens
+    # tokens), stored in FastChat's format; with judge_url (--judge) an OpenAI-compatible endpoint
+    # grades them with the benchmark's judge prompts (key from KO_EVAL_JUDGE_API_KEY or
+    # OPENAI_API_KEY); without one the answers wait for a later run.
+    komt_bench: str = ""
+    komt_max_new_tokens: int = 1024
+    judge_url: str = ""
+    judge_model: str = "gpt-4"
     # Bits per character: most characters read per text, and tokens per scored window.
     bpc_max_chars: int = 200000
     bpc_window: int = 1024
@@ -94,6 +103,11 @@ class EvalConfig:
         require(self.limit >= 0 and self.batch_size >= 0, f"{s}.limit and batch_size must be >= 0")
         unknown_lang = sorted(set(self.bpc_texts) - {"ko", "en"})
         require(not unknown_lang, f"{s}.bpc_texts: unknown language(s) {unknown_lang}; use ko and en")
+        require(self.komt_max_new_tokens > 0, f"{s}.komt_max_new_tokens must be positive")
+        require(
+            not self.judge_url or self.judge_url.startswith(("http://", "https://")),
+            f"{s}.judge_url = {self.judge_url!r}: an http(s) URL of an OpenAI-compatible API (up to /v1)",
+        )
         require(
             self.bpc_max_chars > 0 and self.bpc_window > 1,
             f"{s}.bpc_max_chars and bpc_window must be positive",

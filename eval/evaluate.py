@@ -87,6 +87,7 @@ def evaluate_models(
             key = "bits_per_char" if lang == "ko" else f"bits_per_char_{lang}"
             entry[key] = round(bits_per_char(path, text, config), 5)
         results[name] = entry
+    komt = run_komt_bench(config, models, output, results) if config.komt_bench else None
     record = {
         "tasks": {
             p.task.name: {
@@ -120,12 +121,37 @@ def evaluate_models(
         "bpc_texts": {lang: str(path) for lang, path in bpc_texts.items()},
         "models": results,
         "families": families(prepared, results),
+        "komt_bench": komt,
         "seconds": round(time.perf_counter() - start, 1),
     }
     output.mkdir(parents=True, exist_ok=True)
     (output / "results.json").write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n")
     (output / "leaderboard.md").write_text(render_table(record), encoding="utf-8")
     return record
+
+
+def run_komt_bench(config: EvalConfig, models: dict[str, Path], output: Path, results: dict) -> dict:
+    """Every model's KoMT-Bench answers, stored; judged when eval.judge_url is set."""
+    from eval.komt_bench import generate_answers, judge_answers, load_bench
+
+    directory = Path(config.komt_bench)
+    questions = load_bench(directory)[0]
+    questions = questions[: config.limit] if config.limit else questions
+    folder = output / "komt_bench"
+    files = {
+        name: generate_answers(path, name, questions, folder, config.komt_max_new_tokens)
+        for name, path in models.items()
+    }
+    info = {
+        "questions": len(questions),
+        "answers": {name: str(path) for name, path in files.items()},
+        "judge": f"{config.judge_model} at {config.judge_url}" if config.judge_url else None,
+    }
+    if config.judge_url:
+        scores = judge_answers(config.judge_url, config.judge_model, directory, files, folder)
+        for name, score in scores.items():
+            results[name]["komt_bench"] = score
+    return info
 
 
 def averages(prepared: list, scores: dict) -> dict:
@@ -202,6 +228,19 @@ def render_table(record: dict) -> str:
         values = ", ".join(f"{n} " + " / ".join(f"{100 * v:.2f}" for v in info[n].values()) for n in names)
         notes.append(f"{family} ({' / '.join(info[names[0]])}): {values}.")
     notes += [f"{t}: {info['caveat']}." for t, info in record["tasks"].items() if info.get("caveat")]
+    komt = record.get("komt_bench")
+    if komt and komt["judge"]:
+        graded = []
+        for n, m in record["models"].items():
+            score = m["komt_bench"]
+            graded.append(f"{n} {score['score']} (turn 1 {score['turn_1']}, turn 2 {score['turn_2']})")
+        notes.append(
+            f"KoMT-Bench ({komt['questions']} questions, 1-10, judge {komt['judge']}): {', '.join(graded)}."
+        )
+    elif komt:
+        notes.append(
+            f"KoMT-Bench: answers to {komt['questions']} questions stored, not judged (no judge_url)."
+        )
     return "\n".join(lines) + "\n\n" + "\n".join(notes) + "\n"
 
 
@@ -265,6 +304,8 @@ def flat_metrics(record: dict) -> dict:
         for key in ("average", "average_en", "bits_per_char", "bits_per_char_en"):
             if key in model:
                 row[key] = model[key]
+        if "komt_bench" in model:
+            row["komt_bench"] = model["komt_bench"]["score"]
         metrics[name] = row
     return metrics
 
@@ -290,6 +331,12 @@ def main(argv: list[str] | None = None) -> int:
         "default: eval.bpc_texts.ko)",
     )
     parser.add_argument(
+        "--judge",
+        metavar="URL",
+        help="grade KoMT-Bench answers at this OpenAI-compatible endpoint (up to /v1; "
+        "default: eval.judge_url); needs eval.komt_bench",
+    )
+    parser.add_argument(
         "--bpc-text-en",
         metavar="PATH",
         help="English text for bits per character (default: eval.bpc_texts.en)",
@@ -305,6 +352,10 @@ def main(argv: list[str] | None = None) -> int:
                 "tasks": [t.strip() for t in args.tasks.split(",") if t.strip()],
             }
             config = build_section(EvalConfig, "eval", raw, "--tasks")
+        if args.judge:
+            config = dataclasses.replace(config, judge_url=args.judge)
+            if not config.komt_bench:
+                raise StageError("--judge grades KoMT-Bench answers: set eval.komt_bench to its folder")
         output = Path(args.output)
         texts = dict(config.bpc_texts)
         texts.update({k: v for k, v in (("ko", args.bpc_text), ("en", args.bpc_text_en)) if v})

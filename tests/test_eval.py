@@ -594,3 +594,87 @@ def test_vllm_backend_scores_as_the_hf_backend(tmp_path, demo_base):
         scores[backend] = run_lm_eval(demo_base, prepared, tmp_path, config)["kobest_copa"]
     assert scores["vllm"]["documents"] == scores["hf"]["documents"] == 50
     assert abs(scores["vllm"]["acc"] - scores["hf"]["acc"]) <= 1 / 50
+
+
+def test_komt_bench_answers_are_stored_and_judged_with_its_own_prompts(tmp_path, demo_base, monkeypatch):
+    """ko-eval --judge against a stand-in OpenAI-compatible server on 127.0.0.1: both turns of a
+    writing, a reasoning and a math question answered and stored in FastChat's format; every turn
+    judged with KoMT-Bench's own single-answer prompts (the math and reasoning ones with the
+    reference answer); ratings parsed, the unrated one left out of the mean; without a judge the
+    answers are kept and reused."""
+    from eval.evaluate import main
+    from eval.komt_bench import NEED_REFERENCE, read_jsonl
+    from tests.judge_server import KEY, JudgeServer, judgment_for
+
+    source = shared_path("eval", "komt_bench")
+    bench = tmp_path / "komt"
+    bench.mkdir()
+    questions = [q for q in read_jsonl(source / "question_ko.jsonl") if q["question_id"] in (81, 101, 111)]
+    (bench / "question_ko.jsonl").write_text(
+        "".join(json.dumps(q, ensure_ascii=False) + "\n" for q in questions)
+    )
+    for name in ("reference_answer_ko_gpt-4.jsonl", "judge_prompts_ko.jsonl"):
+        (bench / name).write_bytes((source / name).read_bytes())
+    prompts = {p["name"]: p for p in read_jsonl(source / "judge_prompts_ko.jsonl")}
+    references = {
+        r["question_id"]: r["choices"][0]["turns"]
+        for r in read_jsonl(source / "reference_answer_ko_gpt-4.jsonl")
+    }
+    params = tmp_path / "params.yaml"
+    params.write_text(
+        (REPO / "params.yaml")
+        .read_text(encoding="utf-8")
+        .replace('komt_bench: ""', f"komt_bench: {bench}")
+        .replace("komt_max_new_tokens: 1024", "komt_max_new_tokens: 6")
+    )
+    args = [
+        "--params",
+        str(params),
+        "--model",
+        f"base={demo_base}",
+        "--tasks",
+        "kobest_copa",
+        "--output",
+        str(tmp_path / "out"),
+        "--metrics",
+        str(tmp_path / "m.json"),
+    ]
+    monkeypatch.setenv("KO_EVAL_JUDGE_API_KEY", KEY)
+    assert main(args) == 0  # no judge: answers only
+    answers = read_jsonl(tmp_path / "out" / "komt_bench" / "base.jsonl")
+    assert [a["question_id"] for a in answers] == [81, 101, 111]
+    assert all(len(a["choices"][0]["turns"]) == 2 for a in answers)
+    record = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert record["komt_bench"]["judge"] is None and "komt_bench" not in record["models"]["base"]
+    stamp = (tmp_path / "out" / "komt_bench" / "base.jsonl").stat().st_mtime_ns
+
+    unrated = questions[1]["turns"][1][:20]  # the reasoning question's second turn gets no rating
+    with JudgeServer(unrated=unrated, rate_limit_once=True) as server:
+        assert main([*args, "--judge", server.url]) == 0
+    assert (tmp_path / "out" / "komt_bench" / "base.jsonl").stat().st_mtime_ns == stamp  # reused
+    assert len(server.requests) == 6 and {r["temperature"] for r in server.requests} == {0}
+    turns = {a["question_id"]: a["choices"][0]["turns"] for a in answers}
+    expected = {1: [], 2: []}
+    for n, request in enumerate(server.requests):
+        q, turn = questions[n // 2], n % 2 + 1
+        system, user = request["messages"][0]["content"], request["messages"][1]["content"]
+        math = q["category"] in NEED_REFERENCE
+        name = ("single-math-v1" if math else "single-v1") + ("-multi-turn" if turn == 2 else "")
+        assert system == prompts[name]["system_prompt"], (q["question_id"], turn)
+        assert q["turns"][turn - 1] in user and turns[q["question_id"]][turn - 1] in user
+        if math:
+            assert references[q["question_id"]][turn - 1] in user
+        if unrated not in user:
+            expected[turn].append(len(user) % 10 + 1)
+        assert judgment_for(user, unrated).endswith("]]") != (unrated in user)
+    got = json.loads((tmp_path / "out" / "results.json").read_text())["models"]["base"]["komt_bench"]
+    assert got["unrated"] == 1 and len(expected[2]) == 2
+    assert got["turn_1"] == pytest.approx(np.mean(expected[1]), abs=1e-4)
+    assert got["turn_2"] == pytest.approx(np.mean(expected[2]), abs=1e-4)
+    assert got["score"] == pytest.approx(np.mean(expected[1] + expected[2]), abs=1e-4)
+    judged = read_jsonl(tmp_path / "out" / "komt_bench" / "judgments.jsonl")
+    assert [j["score"] for j in judged].count(-1) == 1 and judged[0]["judge"] == ["gpt-4", "single-v1"]
+    assert "KoMT-Bench (3 questions" in (tmp_path / "out" / "leaderboard.md").read_text()
+    monkeypatch.delenv("KO_EVAL_JUDGE_API_KEY")
+    with JudgeServer() as server:
+        assert main([*args, "--judge", server.url]) != 0  # 401: a clear error, not a score
