@@ -174,7 +174,7 @@ def build_card(
     """The model card: YAML metadata (licence, base model, datasets, model-index) and a bilingual body."""
     from huggingface_hub import ModelCard, ModelCardData
 
-    from eval.evaluate import render_table
+    from eval.table import render_table
 
     sources = data_sources(config, metrics["sft"], metrics.get("corpus"))
     license_id, license_name = card_licence(config.base_license, sources)

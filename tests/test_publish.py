@@ -400,6 +400,14 @@ def test_staged_folder_loads_generates_and_carries_the_card(demo_pipeline):
         "nlpai-lab/ko_commongen_v2/",
         "HAERAE-HUB/HAE_RAE_BENCH/",
         "EunsuKim/CLIcK/",
+        # English retention, scored in the same table
+        "EleutherAI/lambada_openai/",
+        "baber/piqa/",
+        "Rowan/hellaswag/",
+        "allenai/ai2_arc/ARC-Easy",
+        "allenai/ai2_arc/ARC-Challenge",
+        "allenai/winogrande/winogrande_xl",
+        "cais/mmlu/",
     }
     titles = {info["title"]: task for task, info in record["tasks"].items()}
     for result in card.data.eval_results:
