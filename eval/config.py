@@ -76,10 +76,11 @@ class EvalConfig:
     # different vocabularies compare; en measures what the adaptation kept of English.
     bpc_texts: dict[str, str] = field(default_factory=dict)
     # KoMT-Bench: the folder of its FastChat files (question_ko.jsonl, reference answers, judge
-    # prompts; "": not run). Each model answers both turns (greedy, up to komt_max_new_tokens
-    # tokens), stored in FastChat's format; with judge_url (--judge) an OpenAI-compatible endpoint
-    # grades them with the benchmark's judge prompts (key from KO_EVAL_JUDGE_API_KEY or
-    # OPENAI_API_KEY); without one the answers wait for a later run.
+    # prompts; "": not run). Each model answers both turns (at FastChat's temperature for the
+    # category, seeded; up to komt_max_new_tokens tokens), stored in FastChat's format; with
+    # judge_url (--judge) an OpenAI-compatible endpoint grades them with the benchmark's judge
+    # prompts (key from KO_EVAL_JUDGE_API_KEY or OPENAI_API_KEY); without one the answers wait for a
+    # later run.
     komt_bench: str = ""
     komt_max_new_tokens: int = 1024
     judge_url: str = ""

@@ -100,9 +100,12 @@ def evaluate_models(
                 "n_shot": next(iter(results.values()))["tasks"][p.task.name]["n_shot"],
                 "fewshot_source": p.fewshot_source,
                 "language": p.task.language,
-                "caveat": p.task.caveat,
+                "caveat": caveat(p, documents(results, p), config.limit),
+                "dropped": p.dropped,
                 "lm_eval_task": getattr(p.task, "lm_eval", None),
-                "documents": next(iter(results.values()))["tasks"][p.task.name]["documents"],
+                "documents": documents(results, p),
+                "published_documents": p.task.published or None,
+                "split": p.split,
                 "prompt_sha256": p.prompt_sha256,
                 "data_sha256": p.data_sha256,
                 "averaging": (
@@ -140,7 +143,7 @@ def run_komt_bench(config: EvalConfig, models: dict[str, Path], output: Path, re
     questions = questions[: config.limit] if config.limit else questions
     folder = output / "komt_bench"
     files = {
-        name: generate_answers(path, name, questions, folder, config.komt_max_new_tokens)
+        name: generate_answers(path, name, questions, folder, config.komt_max_new_tokens, config.dtype)
         for name, path in models.items()
     }
     info = {
@@ -153,6 +156,25 @@ def run_komt_bench(config: EvalConfig, models: dict[str, Path], output: Path, re
         for name, score in scores.items():
             results[name]["komt_bench"] = score
     return info
+
+
+def documents(results: dict, p) -> int:
+    """Questions scored (the same for every model)."""
+    return next(iter(results.values()))["tasks"][p.task.name]["documents"]
+
+
+def caveat(p, scored: int, limit: int) -> str:
+    """Why a task's number cannot equal a published one: the task's own caveat, rows dropped by
+    rule, and a file holding fewer questions than the published split (unless eval.limit cut them)."""
+    notes = [p.task.caveat] if p.task.caveat else []
+    if p.dropped:
+        notes.append(f"{len(p.dropped['ids'])} questions dropped by rule (ids in results.json)")
+    if p.task.published and scored < p.task.published and not limit:
+        notes.append(
+            f"{scored:,} of the published {p.task.published:,} questions scored, so the number "
+            "cannot equal a published one"
+        )
+    return "; ".join(notes)
 
 
 def averages(prepared: list, scores: dict) -> dict:
@@ -168,26 +190,50 @@ def averages(prepared: list, scores: dict) -> dict:
 # Benchmarks reported as one number over several tasks: the papers' macro mean of the tasks'
 # headlines beside lm-eval's group (micro: weighted by questions).
 FAMILIES = {"kobest": ("kobest_boolq", "kobest_copa", "kobest_hellaswag", "kobest_sentineg", "kobest_wic")}
+# Grouped tasks whose paper reports the mean over subjects.
+MACRO_PAPERS = ("kmmlu",)
 
 
 def families(prepared: list, results: dict) -> dict:
-    """{family: {model: {macro, micro}}, headline} for each family whose tasks all ran."""
-    ran = {p.task.name: p.task.headline for p in prepared}
+    """Macro and micro means, said out loud: {name: {"headline": which one the table shows,
+    "models": {model: {metric_macro, metric_micro}}}} for KoBEST (whose five tasks all ran) and for
+    every task scored over several subjects (KMMLU, MMLU: its table cell is lm-eval's micro mean)."""
+    ran = {p.task.name: p for p in prepared}
     out = {}
     for family, members in FAMILIES.items():
         if not all(m in ran for m in members):
             continue
-        headline = ran[members[0]]
-        out[family] = {"headline": f"{headline}_macro (the paper's); {headline}_micro is lm-eval's group"}
+        metric = ran[members[0]].task.headline
+        out[family] = {
+            "headline": f"{metric}_macro, the paper's mean over its {len(members)} tasks (each a column); "
+            f"{metric}_micro, lm-eval's kobest group, weights them by questions",
+            "models": {},
+        }
         for name, model in results.items():
-            values = [model["tasks"][m][headline] for m in members]
+            values = [model["tasks"][m][metric] for m in members]
             sizes = [model["tasks"][m]["documents"] for m in members]
-            out[family][name] = {
-                f"{headline}_macro": round(sum(values) / len(values), 6),
-                f"{headline}_micro": round(
+            out[family]["models"][name] = {
+                f"{metric}_macro": round(sum(values) / len(values), 6),
+                f"{metric}_micro": round(
                     sum(v * n for v, n in zip(values, sizes, strict=True)) / sum(sizes), 6
                 ),
             }
+    for p in prepared:
+        if not p.members:
+            continue
+        metric = p.task.headline
+        out[p.task.name] = {
+            "headline": f"{metric}_micro, lm-eval's {p.task.name} group over all questions (the "
+            f"table's column); {metric}_macro, the mean over its {len(p.members)} subjects"
+            + (" (the paper's)" if p.task.name in MACRO_PAPERS else ""),
+            "models": {
+                name: {
+                    f"{metric}_macro": model["tasks"][p.task.name][f"{metric}_macro"],
+                    f"{metric}_micro": model["tasks"][p.task.name][metric],
+                }
+                for name, model in results.items()
+            },
+        }
     return out
 
 

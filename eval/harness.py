@@ -61,6 +61,8 @@ class PreparedTask:
     # A Defined task: the lm-eval spec (an inline group of the installed tasks, dataset overridden)
     spec: dict | None = None
     aggregated: bool = False  # the spec's group carries lm-eval's aggregate (else: one task)
+    dropped: dict | None = None  # rows the reader left out on purpose (Defined.dropped)
+    split: str = "test"  # the published split scored (PIQA, HellaSwag, WinoGrande: validation)
 
 
 # lm-eval's split keys: one that names a split our data lacks is set to None (lm-eval then draws
@@ -139,12 +141,14 @@ def prepare_defined(
     directory = tasks_dir / task.name
     if hub is None and task.rows is not None:
         members, digest = defined_file_members(task, data_dir, directory, leaves)
+        dropped = task.dropped(data_dir / task.files) if task.dropped else None
     else:
         root = Path(hub) if hub else (data_dir / task.files if hub is None else None)
         if root is not None and not root.is_dir():
             raise TaskDataError(f"{root}: no such directory (a copy of the Hub repository goes there)")
         members = hub_members(leaves, root, bool(hub))
-        digest = hashlib.sha256(str(root or "huggingface.co").encode())
+        digest = folder_digest(sorted({Path(m["dataset_path"]) for m in members if "dataset_path" in m}))
+        dropped = None
     shots = num_fewshot if num_fewshot >= 0 else task.num_fewshot
     for member in members:
         if shots is not None:
@@ -175,7 +179,24 @@ def prepare_defined(
         tuple(m["task"] for m in members) if aggregated else (),
         spec,
         aggregated,
+        dropped,
+        first.get("test_split") or first.get("validation_split") or "test",
     )
+
+
+def folder_digest(folders: list[Path]):
+    """sha256 over the files of local Hub copies (names and bytes), or of the word "huggingface.co"
+    for the Hub itself, whose revision `datasets` resolves (results record the lm-eval version)."""
+    digest = hashlib.sha256()
+    if not folders:
+        digest.update(b"huggingface.co")
+    for folder in folders:
+        for file in sorted(p for p in folder.rglob("*") if p.is_file() and ".cache" not in p.parts):
+            digest.update(str(file.relative_to(folder)).encode() + b"\0")
+            with open(file, "rb") as f:
+                for block in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(block)
+    return digest
 
 
 def hub_members(leaves: dict[str, dict], root: Path | None, mirror: bool) -> list[dict]:

@@ -4,9 +4,13 @@ The folder holds FastChat's files in Korean: question_ko.jsonl (80 questions, 8 
 turns each), reference_answer_ko_gpt-4.jsonl (reference answers; ten of them, ids 161-170, have no
 question and are left out) and judge_prompts_ko.jsonl (the judge's system prompts and templates).
 
-`generate_answers` answers both turns greedily, the second with the first answer in the
-conversation, through the tokenizer's chat template (a model without one, a base model, gets
-"### 사용자:" / "### 어시스턴트:" turns), and stores them in FastChat's model-answer format.
+`generate_answers` answers both turns, the second with the first answer in the conversation,
+through the tokenizer's chat template (a model without one, a base model, gets "### 사용자:" /
+"### 어시스턴트:" turns), at FastChat's temperature for the question's category (greedy for math,
+reasoning, coding and extraction, 0.1 for STEM and humanities, 0.7 for writing and roleplay;
+sampling seeded by the question id), and stores them in FastChat's model-answer format. It runs
+through transformers' generate in eval.dtype whatever eval.backend says (one conversation at a
+time, as FastChat's gen_model_answer does).
 `judge_answers` sends each turn to an OpenAI-compatible chat endpoint with the benchmark's own
 single-answer grading prompts, as FastChat's gen_judgment does: single-v1 for turn 1,
 single-v1-multi-turn for turn 2, the -math- prompts with the reference answer for math, reasoning
@@ -35,6 +39,17 @@ REFERENCES = "reference_answer_ko_gpt-4.jsonl"
 JUDGE_PROMPTS = "judge_prompts_ko.jsonl"
 # FastChat's NEED_REF_CATS: judged against the reference answer.
 NEED_REFERENCE = ("math", "reasoning", "coding")
+# FastChat's temperature_config for answering (gen_model_answer); 0 is greedy.
+TEMPERATURE = {
+    "writing": 0.7,
+    "roleplay": 0.7,
+    "extraction": 0.0,
+    "math": 0.0,
+    "coding": 0.0,
+    "reasoning": 0.0,
+    "stem": 0.1,
+    "humanities": 0.1,
+}
 RATING = (re.compile(r"\[\[(\d+\.?\d*)\]\]"), re.compile(r"\[(\d+\.?\d*)\]"))
 # The judge's key comes from the environment only.
 KEY_VARIABLES = ("KO_EVAL_JUDGE_API_KEY", "OPENAI_API_KEY")
@@ -80,18 +95,24 @@ def conversation_prompt(tokenizer, messages: list[dict]) -> str:
 
 
 def generate_answers(
-    model_dir: Path, model_id: str, questions: list[dict], output: Path, max_new_tokens: int
+    model_dir: Path,
+    model_id: str,
+    questions: list[dict],
+    output: Path,
+    max_new_tokens: int,
+    dtype: str = "auto",
 ) -> Path:
-    """Both turns of every question, greedily; stored as FastChat model answers in `output`.
+    """Both turns of every question at its category's temperature; stored as FastChat model answers
+    in `output`.
 
-    Answers already stored for the same model files, questions and length are kept (greedy
+    Answers already stored for the same model files, questions, length and dtype are kept (seeded
     generation gives them again).
     """
     import torch
     from tqdm import tqdm
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    key = answers_key(model_dir, questions, max_new_tokens)
+    key = answers_key(model_dir, questions, max_new_tokens, dtype)
     path = output / f"{model_id}.jsonl"
     if path.is_file():
         stored = read_jsonl(path)
@@ -100,7 +121,7 @@ def generate_answers(
             return path
     device = "cuda" if torch.cuda.is_available() else "cpu"
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype="auto").to(device).eval()
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=dtype).to(device).eval()
     records = []
     for q in tqdm(questions, desc=f"KoMT-Bench {model_id}", unit="question"):
         messages, turns = [], []
@@ -110,9 +131,14 @@ def generate_answers(
             ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=not tokenizer.chat_template).to(
                 device
             )
+            temperature = TEMPERATURE.get(q["category"], 0.7)
+            sampling = {"do_sample": temperature > 1e-4}
+            if sampling["do_sample"]:
+                sampling["temperature"] = temperature
+            torch.manual_seed(int(q["question_id"]))
             with torch.no_grad():
                 out = model.generate(
-                    **ids, max_new_tokens=max_new_tokens, do_sample=False, pad_token_id=tokenizer.eos_token_id
+                    **ids, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.eos_token_id, **sampling
                 )
             answer = tokenizer.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True).strip()
             turns.append(answer)
@@ -132,8 +158,10 @@ def generate_answers(
     return path
 
 
-def answers_key(model_dir: Path, questions: list[dict], max_new_tokens: int) -> str:
-    digest = hashlib.sha256(json.dumps([questions, max_new_tokens], ensure_ascii=False).encode())
+def answers_key(model_dir: Path, questions: list[dict], max_new_tokens: int, dtype: str = "auto") -> str:
+    digest = hashlib.sha256(
+        json.dumps([questions, max_new_tokens, dtype, TEMPERATURE], ensure_ascii=False).encode()
+    )
     for file in sorted(model_dir.glob("*.safetensors")) + sorted(model_dir.glob("*.json")):
         digest.update(file.name.encode() + str(file.stat().st_size).encode() + file.read_bytes()[-4096:])
     return digest.hexdigest()[:16]

@@ -40,9 +40,15 @@ def render_table(record: dict) -> str:
         f"Scores in %; deltas against {names[0]}. Averages: the mean of the headline metrics of each "
         f"language's tasks. {shots}; seed {record['seed']}."
     ]
+    if record.get("limit"):
+        notes.append(
+            f"eval.limit {record['limit']}: only the first {record['limit']} questions of each task "
+            "(of each subject for grouped tasks): a smoke test, not a score to report."
+        )
     for family, info in record.get("families", {}).items():
-        values = ", ".join(f"{n} " + " / ".join(f"{100 * v:.2f}" for v in info[n].values()) for n in names)
-        notes.append(f"{family} ({' / '.join(info[names[0]])}): {values}.")
+        models = info["models"]
+        values = ", ".join(f"{n} " + " / ".join(f"{100 * v:.2f}" for v in models[n].values()) for n in names)
+        notes.append(f"{family} ({' / '.join(models[names[0]])}): {values}. Headline: {info['headline']}.")
     notes += [f"{t}: {info['caveat']}." for t, info in record["tasks"].items() if info.get("caveat")]
     komt = record.get("komt_bench")
     if komt and komt["judge"]:

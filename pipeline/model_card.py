@@ -146,7 +146,7 @@ def eval_results(record: dict, name: str) -> list:
                 dataset_type=info.get("hub_id") or task,
                 dataset_name=f"{title} (demo sample)" if demo else title,
                 dataset_config=info.get("hub_config"),
-                dataset_split="test",
+                dataset_split=info.get("split", "test"),
                 dataset_args={"num_few_shot": info["n_shot"], "questions": info["documents"]},
                 metric_type=metric,
                 metric_name=METRIC_NAMES.get(metric, metric),

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from eval.evaluate import caveat
 from eval.harness import prepare_task, score_tasks, task_manager, task_manager_with
 from eval.tasks import Defined, TaskDataError, all_tasks
 from tests.conftest import REPO, SHARED, shared_path
@@ -206,7 +207,15 @@ def test_ko_gsm8k_drops_the_leaked_questions_and_scores_lm_evals_gsm8k_match(tmp
     assert ko_gsm8k.leaked(records) == [0, 48, 116, 196, 448, 845, 949, 1104]
     kept = ko_gsm8k.rows(path.parent)["main"]["test"]
     assert len(kept) == len(records) - 8 and not any(ko_gsm8k.LEAK.search(r["question"]) for r in kept)
+    # one final answer line each, though 23 translations already end in "#### N"
+    assert sum(r["kor_answer"].rstrip().rsplit("\n", 1)[-1].startswith("####") for r in records) == 23
+    sources = [r for n, r in enumerate(records) if n not in ko_gsm8k.leaked(records)]
+    for row, source in zip(kept, sources, strict=True):
+        assert row["answer"].count("####") == 1 and row["answer"].endswith(f"\n#### {source['answer_s']}")
     prepared = prepare_task(all_tasks()["ko_gsm8k"], EVAL, tmp_path)
+    # the dropped ids travel to results.json, with the rule
+    assert prepared.dropped["ids"] == [0, 48, 116, 196, 448, 845, 949, 1104]
+    assert caveat(prepared, 1311, 0).endswith("8 questions dropped by rule (ids in results.json)")
     answers = {r["question"].strip(): r["answer"].split("#### ")[-1] for r in kept}
     styles = []
 
@@ -223,6 +232,20 @@ def test_ko_gsm8k_drops_the_leaked_questions_and_scores_lm_evals_gsm8k_match(tmp
     assert got["exact_match_flexible_extract"] == pytest.approx(
         (styles.count(0) + styles.count(1)) / 30, abs=1e-6
     )
+
+
+def test_a_partial_file_is_said_not_to_give_the_published_number(tmp_path):
+    """The shared LAMBADA is the first 2,576 of 5,153 passages and MMLU has 29 of 57 subjects: the
+    results say neither can equal a published score; KoBEST's full test files carry no such caveat."""
+    tasks = all_tasks()
+    lambada = prepare_task(tasks["lambada_openai"], EVAL, tmp_path)
+    assert caveat(lambada, 2576, 0) == (
+        "2,576 of the published 5,153 questions scored, so the number cannot equal a published one"
+    )
+    assert caveat(lambada, 100, 100) == ""  # eval.limit: the table says so once for all tasks
+    assert caveat(prepare_task(tasks["kobest_copa"], EVAL, tmp_path), 1000, 0) == ""
+    arc = prepare_task(tasks["arc_easy"], EVAL, tmp_path)
+    assert caveat(arc, 2376, 0).startswith("llm-foundry's conversion gives every question four choices")
 
 
 def test_a_missing_or_malformed_file_is_a_clear_error(tmp_path):
@@ -334,6 +357,19 @@ def test_table_compares_two_tiny_models(tmp_path, demo_base):
     assert set(metrics) == {"base", "other"} and metrics["base"]["bits_per_char_en"] > 0
     assert metrics["other"]["average_en"] == half["average_en"]
     assert {"exact_match", "exact_match_macro", "documents"} <= set(base["tasks"]["kmmlu_direct"])
+    # KMMLU's two demo subjects: macro and micro said out loud, the table's column named as micro
+    kmmlu = record["families"]["kmmlu"]
+    assert kmmlu["models"]["other"] == {
+        "acc_macro": half["tasks"]["kmmlu"]["acc_macro"],
+        "acc_micro": half["tasks"]["kmmlu"]["acc"],
+    }
+    assert kmmlu["headline"].startswith(
+        "acc_micro, lm-eval's kmmlu group over all questions (the table's column)"
+    )
+    notes = "\n".join(table)
+    macro, micro = (100 * half["tasks"]["kmmlu"][k] for k in ("acc_macro", "acc"))
+    assert "kmmlu (acc_macro / acc_micro): base " in notes and f"other {macro:.2f} / {micro:.2f}." in notes
+    assert "eval.limit 4: only the first 4 questions of each task" in notes
 
 
 ASSETS = REPO / "tests" / "assets" / "ko_h5"
@@ -523,22 +559,21 @@ def test_hub_copies_render_as_the_files(tmp_path):
         prepare_task(tasks["ko_arc"], EVAL, tmp_path / "hub", hub=str(mirror))
 
 
-def test_hub_only_tasks_run_from_a_copy_of_their_hub_repository(tmp_path):
+HUB_ONLY = ("hrm8k", "kormedmcqa", "csatqa", "kmmlu_hard")
+
+
+def test_hub_only_tasks_run_from_a_copy_of_their_hub_repository(tmp_path, monkeypatch):
     """HRM8K, KorMedMCQA, CSAT-QA and KMMLU-HARD have no files here: a few rows written in their
-    Hub schemas, laid out as the Hub repositories, score through lm-eval's own definitions exactly
-    as the scripted or byte-count LM makes them."""
-    data = tmp_path / "data"
+    Hub schemas, laid out as the Hub repositories (a copy under eval.data_dir, and a mirror of
+    OWNER/NAME folders for eval.source hub), render as the installed tasks render them from the Hub
+    and score through lm-eval's own definitions exactly as the scripted or byte-count LM makes them."""
+    import datasets
+
     math = [{"question": f"{a} 더하기 {b}는?", "answer": a + b} for a, b in ((1, 2), (3, 4), (10, 5), (7, 7))]
-    write_hub_copy(data, "hrm8k", {c: {"test": math} for c in ("GSM8K", "KSM", "MATH", "MMMLU", "OMNI_MATH")})
     med = [
         {"question": f"질문 {n}", **{k: f"보기 {k}{n}" for k in "ABCDE"}, "answer": n % 5 + 1, "cot": ""}
         for n in range(6)
     ]
-    write_hub_copy(
-        data,
-        "kormedmcqa",
-        {c: {"test": med, "fewshot": med[:3]} for c in ("doctor", "nurse", "pharm", "dentist")},
-    )
     csat = [
         {
             "context": "지문",
@@ -548,11 +583,45 @@ def test_hub_only_tasks_run_from_a_copy_of_their_hub_repository(tmp_path):
         }
         for n in range(5)
     ]
-    write_hub_copy(data, "csatqa", {c: {"test": csat} for c in ("GR", "LI", "RCH", "RCS", "RCSS", "WR")})
-    tasks = all_tasks()
-    prepared = {
-        n: prepare_task(tasks[n], data, tmp_path / "tasks") for n in ("hrm8k", "kormedmcqa", "csatqa")
+    hard = [
+        {"question": f"문항 {n}", **{k: f"답 {k}{n}" for k in "ABCD"}, "answer": n % 4 + 1, "Category": "x"}
+        for n in range(6)
+    ]
+    copies = {
+        "hrm8k": {c: {"test": math} for c in ("GSM8K", "KSM", "MATH", "MMMLU", "OMNI_MATH")},
+        "kormedmcqa": {c: {"test": med, "fewshot": med[:3]} for c in ("doctor", "nurse", "pharm", "dentist")},
+        "csatqa": {c: {"test": csat} for c in ("GR", "LI", "RCH", "RCS", "RCSS", "WR")},
+        "kmmlu_hard": {c: {"test": hard, "dev": hard[:5]} for c in ("accounting", "biology")},
     }
+    tasks = all_tasks()
+    data, mirror = tmp_path / "data", tmp_path / "mirror"
+    for name, configs in copies.items():
+        write_hub_copy(data, tasks[name].files, configs)
+        write_hub_copy(mirror, tasks[name].hub_id, configs)
+    prepared = {n: prepare_task(tasks[n], data, tmp_path / "tasks") for n in HUB_ONLY}
+    from_mirror = {n: prepare_task(tasks[n], data, tmp_path / "mtasks", hub=str(mirror)) for n in HUB_ONLY}
+    real_load = datasets.load_dataset
+    asked = []
+
+    def hub(path, name=None, **kwargs):  # the Hub, answered from the mirror's OWNER/NAME folder
+        asked.append(path)
+        return real_load(str(mirror / path), name, **kwargs)
+
+    for name in HUB_ONLY:
+        ours = built(prepared[name], tmp_path / "tasks")
+        mirrored = built(from_mirror[name], tmp_path / "mtasks")
+        assert ours.keys() == mirrored.keys() and len(ours) == len(copies[name]), name
+        monkeypatch.setattr(datasets, "load_dataset", hub)
+        for leaf, task in ours.items():
+            theirs = task_manager().load([leaf])["tasks"][leaf]
+            assert rendered(task) == rendered(mirrored[leaf]) == rendered(theirs), leaf
+            assert asked[-1] == tasks[name].hub_id, leaf
+        monkeypatch.setattr(datasets, "load_dataset", real_load)
+    # the mirror's files are the data hash: a changed row changes it
+    csat_file = mirror / tasks["csatqa"].hub_id / "GR" / "test.jsonl"
+    csat_file.write_text(csat_file.read_text(encoding="utf-8").replace("물음 0", "물음 영"), encoding="utf-8")
+    again = prepare_task(tasks["csatqa"], data, tmp_path / "again", hub=str(mirror))
+    assert again.data_sha256 != from_mirror["csatqa"].data_sha256
 
     def answer(prompt):
         if "문제:" in prompt:  # HRM8K: the sum, boxed, for all but the 10 + 5 problem
@@ -567,9 +636,14 @@ def test_hub_only_tasks_run_from_a_copy_of_their_hub_repository(tmp_path):
     assert generated["hrm8k"]["exact_match"] == pytest.approx(0.75) and generated["hrm8k"]["subjects"] == 5
     right = np.mean([n % 2 == 0 or n % 5 == 0 for n in range(6)])
     assert generated["kormedmcqa"]["exact_match_extract_answer"] == pytest.approx(right, abs=1e-6)
-    scored = score_tasks(byte_count_lm(), [prepared["csatqa"]], tmp_path / "tasks", 1234)["csatqa"]
+    scored = score_tasks(
+        byte_count_lm(), [from_mirror["csatqa"], from_mirror["kmmlu_hard"]], tmp_path / "mtasks", 1234
+    )
     # every choice is "(i)": equal bytes, so the likeliest is the first; gold 1 for n = 0 only
-    assert scored["acc"] == pytest.approx(1 / 5) and scored["documents"] == 30
+    assert scored["csatqa"]["acc"] == pytest.approx(1 / 5) and scored["csatqa"]["documents"] == 30
+    # KMMLU-HARD's choices are the letters A-D, equal bytes: the first wins; answer 1 for n = 0, 4
+    assert scored["kmmlu_hard"]["acc"] == pytest.approx(2 / 6) and scored["kmmlu_hard"]["n_shot"] == 5
+    assert scored["kmmlu_hard"]["documents"] == 12 and scored["kmmlu_hard"]["subjects"] == 2
 
 
 @pytest.mark.gpu
@@ -594,6 +668,8 @@ def test_vllm_backend_scores_as_the_hf_backend(tmp_path, demo_base):
         scores[backend] = run_lm_eval(demo_base, prepared, tmp_path, config)["kobest_copa"]
     assert scores["vllm"]["documents"] == scores["hf"]["documents"] == 50
     assert abs(scores["vllm"]["acc"] - scores["hf"]["acc"]) <= 1 / 50
+    # the headline, macro F1: one flipped answer of 50 (about 25 a class) moves it by under 0.05
+    assert abs(scores["vllm"]["f1"] - scores["hf"]["f1"]) <= 0.05
 
 
 def test_komt_bench_answers_are_stored_and_judged_with_its_own_prompts(tmp_path, demo_base, monkeypatch):
@@ -678,3 +754,21 @@ def test_komt_bench_answers_are_stored_and_judged_with_its_own_prompts(tmp_path,
     monkeypatch.delenv("KO_EVAL_JUDGE_API_KEY")
     with JudgeServer() as server:
         assert main([*args, "--judge", server.url]) != 0  # 401: a clear error, not a score
+
+
+def test_komt_bench_reads_the_80_questions_and_leaves_the_orphan_references_out():
+    """The shared folder: 80 two-turn questions in FastChat's 8 categories, each answered at
+    FastChat's temperature for it; the ten reference answers without a question (161-170) are
+    not taken."""
+    from eval.komt_bench import TEMPERATURE, load_bench, read_jsonl
+
+    source = shared_path("eval", "komt_bench")
+    questions, references, prompts = load_bench(source)
+    ids = {q["question_id"] for q in questions}
+    assert len(questions) == 80 and all(len(q["turns"]) == 2 for q in questions)
+    stored = {r["question_id"] for r in read_jsonl(source / "reference_answer_ko_gpt-4.jsonl")}
+    assert stored - ids == set(range(161, 171)) and set(references) == ids
+    assert {q["category"] for q in questions} == set(TEMPERATURE)
+    assert {"single-v1", "single-v1-multi-turn", "single-math-v1", "single-math-v1-multi-turn"} <= set(
+        prompts
+    )

@@ -5,7 +5,7 @@
   installed lm-eval package's own YAMLs and utils; ours is only the data: a reader that turns the
   benchmark's files into rows of its Hub dataset's schema (the schema those YAMLs expect), or a
   local copy of the Hub repository, or the Hub itself.
-- `Task`: a benchmark lm-eval has no definition for (Ko-CommonGen v2, Ko-GSM8K, the Open Ko-LLM
+- `Task`: a benchmark lm-eval has no definition for (Ko-CommonGen v2, the Open Ko-LLM
   Leaderboard's season-1 formats). Its reader turns the files into documents {"query", "choices",
   "gold"} (gold: the index of the right choice) and eval/harness.py writes an lm-eval YAML for them.
 """
@@ -56,6 +56,8 @@ class Task:
     scoring: str = "choice"
     language: str = "ko"
     caveat: str = ""
+    # Questions in the published scored split (0: not stated); scoring fewer is said in the results.
+    published: int = 0
 
 
 # Rows of a Hub dataset, by config (None: the dataset has one) and split, in the Hub's schema.
@@ -84,6 +86,13 @@ class Defined:
     caveat: str = ""
     version: str = "1"  # of our reader; lm-eval's own version is recorded beside it
     hub_config: str | None = None
+    # Questions in the published scored split, all subjects (0: not stated): a file with fewer
+    # (part of LAMBADA, half of MMLU's subjects) gives a number that cannot equal a published one,
+    # which the results say.
+    published: int = 0
+    # Rows the reader leaves out on purpose, from the same files: {"rule": ..., "ids": [...]}
+    # (Ko-GSM8K's leaked answers), listed in results.json.
+    dropped: Callable[[Path], dict] | None = None
 
 
 def read_tsv(path: Path, columns: tuple[str, ...]) -> list[dict]:

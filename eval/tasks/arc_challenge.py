@@ -21,4 +21,5 @@ TASK = dataclasses.replace(
     title="ARC-Challenge",
     hub_config="ARC-Challenge",
     headline="acc_norm",
+    published=1172,
 )

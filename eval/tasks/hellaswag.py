@@ -50,4 +50,5 @@ TASK = Defined(
     language="en",
     headline="acc_norm",
     caveat="converted file: ctx_b's capital letter lost, so prompts differ from lm-eval's on the Hub copy",
+    published=10042,
 )

@@ -60,4 +60,5 @@ TASK = Defined(
     title="KMMLU",
     hub_id="HAERAE-HUB/KMMLU",
     num_fewshot=5,
+    published=35030,  # test questions over 45 subjects
 )

@@ -1,7 +1,9 @@
 """KMMLU-HARD: the KMMLU questions most models miss (lm-eval's kmmlu_hard group), 5-shot.
 
-Files as kmmlu's, under kmmlu_hard/ (the Hub copy's `<subject>-test.csv` / `-dev.csv`), or the Hub
-(HAERAE-HUB/KMMLU-HARD, eval.source: hub) or a mirror of it.
+Hub-only (HAERAE-HUB/KMMLU-HARD): eval.source hub reads it from the Hub or a mirror; with files,
+kmmlu_hard/ under eval.data_dir is a copy of the Hub repository in its own layout, read by
+`datasets` as the Hub copy would be. Scored as kmmlu: the headline acc is lm-eval's group mean over
+all questions (micro), acc_macro the mean over subjects.
 """
 
 import dataclasses
@@ -13,6 +15,8 @@ TASK = dataclasses.replace(
     name="kmmlu_hard",
     lm_eval="kmmlu_hard",
     files="kmmlu_hard",
+    rows=None,
     title="KMMLU-HARD",
     hub_id="HAERAE-HUB/KMMLU-HARD",
+    published=0,
 )

@@ -24,4 +24,5 @@ TASK = Defined(
     hub_id="skt/kobest_v1",
     hub_config="boolq",
     headline="f1",  # lm-eval's kobest f1 is macro F1, as the KoBEST paper reports
+    published=1404,
 )

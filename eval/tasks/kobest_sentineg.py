@@ -28,4 +28,5 @@ TASK = Defined(
     hub_id="skt/kobest_v1",
     hub_config="sentineg",
     headline="f1",  # lm-eval's kobest f1 is macro F1, as the KoBEST paper reports
+    published=397,
 )

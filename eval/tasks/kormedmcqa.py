@@ -1,7 +1,8 @@
 """KorMedMCQA: Korean medical licensing exam questions (lm-eval's kormedmcqa group), generated.
 
-Doctor, nurse, pharmacist and dentist exams, five options; the model answers after lm-eval's
-few-shot examples (its `fewshot` split, first_n) and its extract_answer filter takes the letter.
+Doctor, nurse, pharmacist and dentist exams, five options; the model writes its answer and lm-eval's
+extract_answer filter takes the letter. lm-eval's definition is 0-shot; eval.num_fewshot draws shots
+from its `fewshot` split (first_n), as the KorMedMCQA authors' runs with --num_fewshot did.
 Hub-only (sean0042/KorMedMCQA): eval.source hub, or a copy of the Hub repository in kormedmcqa/.
 """
 

@@ -27,4 +27,5 @@ TASK = Defined(
     title="LAMBADA (OpenAI)",
     hub_id="EleutherAI/lambada_openai",
     language="en",
+    published=5153,
 )

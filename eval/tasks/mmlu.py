@@ -53,4 +53,5 @@ TASK = Defined(
     hub_id="cais/mmlu",
     language="en",
     num_fewshot=5,
+    published=14042,  # test questions over 57 subjects
 )

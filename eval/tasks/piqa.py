@@ -32,4 +32,5 @@ TASK = Defined(
     hub_id="baber/piqa",
     language="en",
     headline="acc_norm",
+    published=1838,
 )

@@ -43,4 +43,5 @@ TASK = Defined(
     hub_id="allenai/winogrande",
     hub_config="winogrande_xl",
     language="en",
+    published=1267,
 )
