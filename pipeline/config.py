@@ -146,6 +146,10 @@ class PretrainConfig:
     replay_max_chars: int = 100_000
     # Share of documents held out for eval loss and bits per character.
     validation_fraction: float = 0.1
+    # Input embedding rows of new tokens: mean of the base pieces' rows for the token's text (EEVE),
+    # or Hugging Face's mean_resizing draw around the mean of all old rows (an anchor: it knows
+    # nothing of the token; bench/adapt.py compares them).
+    input_init: Literal["mean", "hf_mean"] = "mean"
     # lm_head rows of new tokens: mean of the base pieces' rows (as the input rows, EEVE),
     # the first piece's row, or Hugging Face's mean_resizing draw.
     output_init: Literal["mean", "first", "hf_mean"] = "mean"
@@ -172,6 +176,10 @@ class PretrainConfig:
     # Checkpoint and log intervals in steps; a killed run resumes from the last checkpoint.
     save_steps: int = 10
     logging_steps: int = 5
+    # Held-out loss (Korean, and English with replay) every this many steps of each stage, besides
+    # its start and end: the bits-per-character curve in the metrics (bits_per_char_curve). 0: at
+    # the start and end only. Each point costs one pass over the validation blocks.
+    eval_steps: int = 0
     # Checkpoints kept per stage (older ones are deleted; 0 keeps all). They live under
     # $KO_CACHE_DIR/checkpoints, outside the DVC output: a 7B ZeRO-3 checkpoint is ~100 GB.
     save_total_limit: int = 2
@@ -206,6 +214,7 @@ class PretrainConfig:
             require(getattr(self, name) > 0, f"{s}.{name} = {getattr(self, name)}: must be positive")
         check_runtime_settings(self)
         require(self.stage1_steps >= 0 and self.stage2_steps >= 0, f"{s}: stage steps must be >= 0")
+        require(self.eval_steps >= 0, f"{s}.eval_steps = {self.eval_steps}: 0 (stage ends only) or more")
         require(self.stage1_steps + self.stage2_steps > 0, f"{s}.stage1_steps and stage2_steps are both 0")
         require(
             0.0 < self.validation_fraction < 0.5,

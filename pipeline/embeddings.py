@@ -1,9 +1,10 @@
 """Resize a Llama model to an extended tokenizer and initialise the new rows from the old ones.
 
 EEVE's recipe: the input embedding of a new token is the mean of the base embeddings of the base
-tokenizer's pieces for the same text ("▁대한민국" -> the bytes and pieces Llama-2 would use). The
-output (lm_head) rows take the same mean, the first piece's row, or Hugging Face's
-`mean_resizing` draw. Llama-2's input and output embeddings are separate matrices; tied models
+tokenizer's pieces for the same text ("▁대한민국" -> the bytes and pieces Llama-2 would use), or,
+for comparison, Hugging Face's `mean_resizing` draw (around the mean of all old rows, the same for
+every new token's distribution). The output (lm_head) rows take the same mean, the first piece's
+row, or Hugging Face's draw. Llama-2's input and output embeddings are separate matrices; tied models
 are handled too. Original rows are never touched. The pretrain stage calls this before training.
 """
 
@@ -16,6 +17,7 @@ from typing import Literal
 from pipeline.deps import require_module
 
 OutputInit = Literal["mean", "first", "hf_mean"]
+InputInit = Literal["mean", "hf_mean"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ def init_new_embeddings(
     base_sp_model: str | Path,
     extended_sp_model: str | Path,
     *,
+    input_init: InputInit = "mean",
     output_init: OutputInit = "mean",
     pad_to_multiple_of: int = 64,
 ) -> ResizeReport:
@@ -92,7 +95,8 @@ def init_new_embeddings(
                 continue
             index = torch.tensor(ids, device=inputs.device)
             # The mean in fp32 (a bf16 model would otherwise sum in bf16), written in the model's dtype.
-            inputs[row] = inputs[index].float().mean(dim=0).to(inputs.dtype)
+            if input_init == "mean":
+                inputs[row] = inputs[index].float().mean(dim=0).to(inputs.dtype)
             if outputs is not None:
                 if output_init == "mean":
                     outputs[row] = outputs[index].float().mean(dim=0).to(outputs.dtype)

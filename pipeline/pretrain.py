@@ -59,6 +59,9 @@ class PretrainReport:
     # Bits per character on held-out text per language (ko; en when there are replay sources),
     # at "initial" (after the resize, before training) and after each stage that ran.
     bits_per_char_by_stage: dict
+    # Every held-out evaluation in order (each stage's start and end, and every pretrain.eval_steps):
+    # {stage, step (counted across stages), tokens (trained so far, all devices), ko, en bits/char}.
+    bits_per_char_curve: list
     replay: dict  # how English replay was mixed into training (blocks, share reached)
     english_validation_characters: int
     train_tokens_per_s: float  # all devices together
@@ -91,6 +94,7 @@ class RunState:
 
     losses: dict = field(default_factory=lambda: {"ko": {}, "en": {}})  # language -> point -> loss
     history: list = field(default_factory=list)
+    evals: list = field(default_factory=list)  # {stage, step, ko, en}: losses, steps within the stage
     tokens: float = 0.0
     seconds: float = 0.0
     last_throughput: dict = field(default_factory=dict)
@@ -260,7 +264,12 @@ def train_stage(
     if last and measure_initial:
         log.warning("%s: no initial loss was recorded before %s; measuring it there", stage, last)
     args = training_arguments(
-        config, stage_dir, max_steps=steps, learning_rate=lr, eval_on_start=measure_initial
+        config,
+        stage_dir,
+        max_steps=steps,
+        learning_rate=lr,
+        eval_on_start=measure_initial,
+        eval_steps=config.eval_steps,
     )
     model = load_model(start_from or model_dir, config)  # after args: ZeRO-3 loads partitioned
     if start_from is None:
@@ -296,6 +305,7 @@ def train_stage(
         for h in trainer.state.log_history
         if "loss" in h
     ]
+    evals = eval_points(stage, trainer.state.log_history, data.eval_sets)
     tokens = (
         (steps - resumed_at)
         * config.per_device_batch_size
@@ -307,7 +317,7 @@ def train_stage(
         (stage_dir / "throughput.json").write_text(
             json.dumps({"tokens": tokens, "seconds": seconds, **summary})
         )
-        (stage_dir / "done.json").write_text(json.dumps({"eval": final, "history": history}))
+        (stage_dir / "done.json").write_text(json.dumps({"eval": final, "history": history, "evals": evals}))
     log.info("%s: eval loss %s; %s", stage, final, summary)
     barrier()  # the other ranks read done.json and stage_dir/final next
     del trainer, model
@@ -341,14 +351,29 @@ def finish_from_checkpoint(config: PretrainConfig, stage: str, last: Path, data,
     history = [
         {"stage": stage, "step": h["step"], "loss": h["loss"]} for h in state["log_history"] if "loss" in h
     ]
+    step = int(last.name.rsplit("-", 1)[1])
+    evals = eval_points(stage, state["log_history"], data.eval_sets)
+    evals = [e for e in evals if e["step"] < step] + [{"stage": stage, "step": step, **final}]
     if trainer.is_world_process_zero():
         # The killed run's timing was lost with it: this run trained nothing.
         (stage_dir / "throughput.json").write_text(json.dumps({"tokens": 0, "seconds": 0.0}))
-        (stage_dir / "done.json").write_text(json.dumps({"eval": final, "history": history}))
+        (stage_dir / "done.json").write_text(json.dumps({"eval": final, "history": history, "evals": evals}))
     log.info("%s: finished from %s; eval loss %s", stage, last, final)
     barrier()
     del trainer, model
     gc.collect()
+
+
+def eval_points(stage: str, log_history: list[dict], eval_sets) -> list[dict]:
+    """{stage, step, ko, en}: the held-out losses of every evaluation the Trainer logged, one entry
+    per step (an evaluation over the eval_dataset dict logs one record per language)."""
+    points: dict[int, dict] = {}
+    for record in log_history:
+        for name in eval_sets:
+            key = f"eval_{name}_token_loss"
+            if key in record:
+                points.setdefault(int(record["step"]), {})[name] = record[key]
+    return [{"stage": stage, "step": step, **losses} for step, losses in sorted(points.items())]
 
 
 def first_stage(config: PretrainConfig) -> str:
@@ -366,6 +391,7 @@ def resize_to_tokenizer(config: PretrainConfig, model, model_dir: Path, tokenize
         model,
         model_dir / "tokenizer.model",
         tokenizer_dir / "tokenizer.model",
+        input_init=config.input_init,
         output_init=config.output_init,
         pad_to_multiple_of=config.pad_to_multiple_of,
     )
@@ -381,6 +407,7 @@ def take_finished_stage(run: RunState, stage: str, stage_dir: Path, measured: di
     for language, loss in state["eval"].items():
         run.losses[language][stage] = loss
     run.history += state["history"]
+    run.evals += state.get("evals", [])
     # Its own run's throughput, so a resumed run still reports what training measured
     # (nothing when this machine has no record of it, e.g. OUTPUT came from `dvc pull`).
     timing = measured.get(stage, {})
@@ -435,6 +462,7 @@ def build_report(
         initial_eval_loss=ko["initial"],
         initial_bits_per_char=round(bits_per_char(ko["initial"], data.pack, config.block_size), 4),
         bits_per_char_by_stage=by_stage,
+        bits_per_char_curve=bits_curve(config, run.evals, data),
         replay=asdict(data.mix),
         english_validation_characters=data.en_pack.validation_characters if data.en_pack else 0,
         train_tokens_per_s=round(run.tokens / run.seconds, 1) if run.seconds else 0.0,
@@ -456,6 +484,25 @@ def bits_per_char(eval_loss: float, pack, block_size: int) -> float:
     covered = pack.validation_tokens / max(pack.validation_tokens + pack.validation_dropped_tokens, 1)
     chars = pack.validation_characters * covered
     return eval_loss * predicted / max(chars, 1) / math.log(2)
+
+
+def bits_curve(config: PretrainConfig, evals: list[dict], data: PackedData) -> list[dict]:
+    """The evaluations as bits per character, with steps counted across stages and tokens trained."""
+    packs = {"ko": data.pack, "en": data.en_pack}
+    per_step = (
+        config.per_device_batch_size * config.gradient_accumulation_steps * world_size() * config.block_size
+    )
+    offsets = {"stage1": 0, "stage2": config.stage1_steps}
+    curve = []
+    for point in evals:
+        step = offsets[point["stage"]] + point["step"]
+        bits = {
+            k: round(bits_per_char(point[k], packs[k], config.block_size), 4)
+            for k in ("ko", "en")
+            if k in point and packs[k] is not None
+        }
+        curve.append({"stage": point["stage"], "step": step, "tokens": step * per_step, **bits})
+    return curve
 
 
 def stage_bits(losses: dict[str, float], pack, block_size: int) -> dict[str, float]:

@@ -131,6 +131,7 @@ def training_arguments(
     learning_rate: float,
     epochs: float = 1.0,
     eval_on_start: bool = False,
+    eval_steps: int = 0,
     **extra,
 ):
     """TrainingArguments from a pretrain or sft params section; precision and device follow the hardware.
@@ -165,7 +166,8 @@ def training_arguments(
         save_steps=config.save_steps,
         save_total_limit=config.save_total_limit or None,
         logging_steps=config.logging_steps,
-        eval_strategy="no",
+        eval_strategy="steps" if eval_steps else "no",
+        eval_steps=eval_steps or None,
         eval_on_start=eval_on_start,
         report_to=report_to,
         seed=config.seed,

@@ -95,3 +95,27 @@ def test_tied_model_and_checkpoint_round_trip(llama2_sp_model, extended_model, t
 def test_a_tokenizer_that_moved_ids_is_refused(llama2_sp_model, demo_base):
     with pytest.raises(ValueError, match="does not start with the base tokenizer's pieces"):
         init_new_embeddings(tiny_llama(), llama2_sp_model, demo_base / "tokenizer.model")
+
+
+def test_input_rows_from_hf_draw_know_nothing_of_the_token(llama2_sp_model, extended_model):
+    """input_init hf_mean (the adaptation bench's anchor): new input rows are Hugging Face's draw
+    around the old rows' mean, not each token's pieces' mean; old rows and mean output rows as before."""
+    import torch
+
+    torch.manual_seed(0)
+    model = tiny_llama()
+    before_in = model.get_input_embeddings().weight.detach().clone()
+    before_out = model.get_output_embeddings().weight.detach().clone()
+    init_new_embeddings(model, llama2_sp_model, extended_model, input_init="hf_mean")
+    inputs = model.get_input_embeddings().weight.detach()
+    outputs = model.get_output_embeddings().weight.detach()
+    pieces = [p.piece for p in read_model(extended_model).pieces[32000:]]
+    ids = base_piece_ids(llama2_sp_model, pieces)
+    means_in = torch.stack([before_in[i].mean(dim=0) for i in ids])
+    means_out = torch.stack([before_out[i].mean(dim=0) for i in ids])
+    new = inputs[32000 : 32000 + ADDED]
+    assert torch.equal(inputs[:32000], before_in)
+    assert not torch.allclose(new, means_in, atol=1e-3)
+    # the draw is centred on the old rows' mean, which the per-token means are not tied to
+    assert torch.allclose(new.mean(dim=0), before_in.mean(dim=0), atol=3 * new.std(dim=0).max() / ADDED**0.5)
+    assert torch.allclose(outputs[32000 : 32000 + ADDED], means_out)

@@ -97,9 +97,28 @@ def test_stage1_moves_only_embeddings(stage_inputs, tmp_path):
 
 
 def test_killed_run_resumes_to_the_same_result(stage_inputs, tmp_path):
-    reference = run_pretrain(stage_inputs, tmp_path / "ref")
+    """Also the bits-per-character curve (pretrain.eval_steps 4): the points before the kill come
+    back from the checkpoint, the ones after from the resumed run."""
+    curve = ("--set", "pretrain.eval_steps=4")
+    reference = run_pretrain(stage_inputs, tmp_path / "ref", *curve)
+    points = reference["bits_per_char_curve"]
+    # stage 1 (6 steps): its start, step 4 and its end; stage 2 (10): steps 4, 8, 10, counted on from 6
+    assert [(p["stage"], p["step"]) for p in points] == [
+        ("stage1", 0),
+        ("stage1", 4),
+        ("stage1", 6),
+        ("stage2", 10),
+        ("stage2", 14),
+        ("stage2", 16),
+    ]
+    assert (
+        points[0]["ko"] == reference["initial_bits_per_char"]
+        and points[-1]["ko"] == reference["bits_per_char"]
+    )
+    assert points[2]["ko"] == reference["bits_per_char_by_stage"]["ko"]["stage1"]
+    assert points[-1]["tokens"] == 16 * 4 * 64  # steps x batch 4 x block 64
     out = tmp_path / "killed"
-    process = run_pretrain(stage_inputs, out, wait=False)
+    process = run_pretrain(stage_inputs, out, *curve, wait=False)
     from pipeline.training import checkpoint_root
 
     checkpoint = checkpoint_root(out) / "stage2" / "checkpoint-4"
@@ -115,11 +134,14 @@ def test_killed_run_resumes_to_the_same_result(stage_inputs, tmp_path):
     assert live[0].startswith("step,stage,loss,tokens_per_s_per_device") and any(
         ",stage2," in r for r in live
     )
-    resumed = run_pretrain(stage_inputs, out)
+    resumed = run_pretrain(stage_inputs, out, *curve)
     kept = sorted(p.name for p in (checkpoint_root(out) / "stage2").glob("checkpoint-*"))
     assert kept == ["checkpoint-10", "checkpoint-8"]  # save_total_limit 2 (of 2, 4, ..., 10)
     for key in ("stage1_eval_loss", "stage2_eval_loss", "bits_per_char"):
         assert resumed[key] == pytest.approx(reference[key], rel=1e-5), key
+    again = resumed["bits_per_char_curve"]
+    assert [(p["stage"], p["step"]) for p in again] == [(p["stage"], p["step"]) for p in points]
+    assert [p["ko"] for p in again] == pytest.approx([p["ko"] for p in points], rel=1e-4)
 
 
 def test_changed_params_start_over_instead_of_resuming(stage_inputs, tmp_path):
