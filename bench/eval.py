@@ -32,22 +32,15 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("KO_SHARED_DATA", REPO.parent / "shared" / "data"))
-# lm-eval's definitions whose files are in ../shared/data/eval (HAE-RAE and CLIcK are not there).
-TASKS = (
-    "kobest_boolq",
-    "kobest_copa",
-    "kobest_hellaswag",
-    "kobest_sentineg",
-    "kobest_wic",
-    "kmmlu",
-    "lambada_openai",
-    "piqa",
-    "hellaswag",
-    "arc_easy",
-    "arc_challenge",
-    "winogrande",
-    "mmlu",
-)
+# The default suite's tasks that lm-eval defines and whose files are in ../shared/data/eval: all but
+# Ko-CommonGen v2 (lm-eval has no definition), HAE-RAE and CLIcK (not in the shared folder).
+NOT_COMPARED = ("ko_commongen_v2", "haerae", "click")
+
+
+def compared_tasks() -> tuple[str, ...]:
+    from eval.config import ENGLISH_TASKS, PUBLIC_TASKS
+
+    return tuple(t for t in PUBLIC_TASKS + ENGLISH_TASKS if t not in NOT_COMPARED)
 
 
 def timed(command: list[str], env: dict) -> float:
@@ -60,7 +53,14 @@ def timed(command: list[str], env: dict) -> float:
 
 def ko_eval(args, params: Path, output: Path, env: dict) -> float:
     command = [str(Path(sys.executable).parent / "ko-eval"), "--params", str(params), "--model", args.model]
-    command += ["--tasks", ",".join(TASKS), "--output", str(output), "--metrics", str(output / "m.json")]
+    command += [
+        "--tasks",
+        ",".join(compared_tasks()),
+        "--output",
+        str(output),
+        "--metrics",
+        str(output / "m.json"),
+    ]
     return timed(command, env)
 
 
@@ -68,7 +68,12 @@ def write_params(path: Path, args, batch: int, dtype: str) -> None:
     from pipeline.params import dump_yaml, read_params_file
 
     raw = read_params_file(REPO / "params.yaml")
-    settings = {"data_dir": args.data, "tasks": list(TASKS), "limit": args.limit, "batch_size": batch}
+    settings = {
+        "data_dir": args.data,
+        "tasks": list(compared_tasks()),
+        "limit": args.limit,
+        "batch_size": batch,
+    }
     raw["eval"].update(settings, bpc_texts={}, dtype=dtype)
     path.write_text(dump_yaml(raw), encoding="utf-8")
 
@@ -199,7 +204,7 @@ def main() -> None:
             # is not timed: the anchor gets it free)
             command = [str(Path(sys.executable).parent / "lm_eval"), "run", "--model", "hf"]
             command += ["--model_args", f"pretrained={args.model},dtype=float32,add_bos_token=True"]
-            command += ["--tasks", ",".join(f"ko-eval/{t}" for t in TASKS)]
+            command += ["--tasks", ",".join(f"ko-eval/{t}" for t in compared_tasks())]
             command += ["--include_path", str(tmp / "ours0" / "tasks"), "--batch_size", str(args.batch)]
             command += [
                 "--limit",
@@ -217,7 +222,7 @@ def main() -> None:
         theirs = json.loads(next((tmp / "anchor0").rglob("results_*.json")).read_text())["results"]
     scores = next(iter(record["models"].values()))["tasks"]
     diffs = []
-    for task in TASKS:
+    for task in compared_tasks():
         key = f"{record['tasks'][task]['headline']},none"
         # a group's aggregate where lm-eval computes one (subjects), else the one task's own row
         row = theirs.get(f"ko-eval/{task}", {})
@@ -225,7 +230,10 @@ def main() -> None:
         diffs.append(abs(scores[task][record["tasks"][task]["headline"]] - value))
     questions = sum(t["documents"] for t in scores.values())
     mean_ours, mean_anchor = sum(ours) / len(ours), sum(anchor) / len(anchor)
-    print(f"model {args.model}; {len(TASKS)} tasks, {questions} questions (--limit {args.limit} a task)")
+    print(
+        f"model {args.model}; {len(compared_tasks())} tasks, {questions} questions "
+        f"(--limit {args.limit} a task)"
+    )
     print(f"lm_eval CLI (anchor), batch {args.batch}, float32: " + ", ".join(f"{t:.1f} s" for t in anchor))
     print("    (it also bootstraps standard errors, its default with no command-line switch; ko-eval reports")
     print("    none. Its task files were written by ko-eval's first run, untimed.)")
