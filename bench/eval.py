@@ -44,11 +44,14 @@ def compared_tasks() -> tuple[str, ...]:
 
 
 def timed(command: list[str], env: dict) -> float:
+    """Wall seconds of a command, printed as it ends (a long bench loses nothing when it stops later)."""
     start = time.perf_counter()
     done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
     if done.returncode:
         sys.exit(f"{' '.join(command[:3])} failed:\n{done.stderr[-3000:]}")
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    print(f"  {Path(command[0]).name} ({command[-1]}): {seconds:.1f} s", flush=True)
+    return seconds
 
 
 def ko_eval(args, params: Path, output: Path, env: dict) -> float:
@@ -220,13 +223,17 @@ def main() -> None:
         )
         record = json.loads((tmp / "ours0" / "results.json").read_text())
         theirs = json.loads(next((tmp / "anchor0").rglob("results_*.json")).read_text())["results"]
+        members = {
+            task: json.loads((tmp / "ours0" / "tasks" / task / f"{task}.group.yaml").read_text())["task"]
+            for task in compared_tasks()
+        }
     scores = next(iter(record["models"].values()))["tasks"]
     diffs = []
     for task in compared_tasks():
         key = f"{record['tasks'][task]['headline']},none"
-        # a group's aggregate where lm-eval computes one (subjects), else the one task's own row
+        # a group's aggregate where lm-eval computes one (several subjects), else its one task's row
         row = theirs.get(f"ko-eval/{task}", {})
-        value = row[key] if key in row else theirs[task][key]
+        value = row[key] if key in row else theirs[members[task][0]["task"]][key]
         diffs.append(abs(scores[task][record["tasks"][task]["headline"]] - value))
     questions = sum(t["documents"] for t in scores.values())
     mean_ours, mean_anchor = sum(ours) / len(ours), sum(anchor) / len(anchor)
