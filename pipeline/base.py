@@ -1,11 +1,14 @@
-"""`ko-base`: put the English-centric base model and its SentencePiece tokenizer in one directory.
+"""`ko-base`: put the English-centric base model and its tokenizer in one directory.
 
 With `base.model: demo` it builds a stand-in for Llama-2 offline: a Llama-2-format SentencePiece
 BPE tokenizer trained on the English text that ships with Python (pydoc_data), so that Korean
 falls back to UTF-8 bytes as it does in Llama-2, and a small randomly initialised
 LlamaForCausalLM saved as safetensors. With a Hub id or a local directory it copies that model.
-Either way the Hugging Face tokenizer files are exported from tokenizer.model by the same code,
-and the output loads with AutoModelForCausalLM / AutoTokenizer.from_pretrained.
+A SentencePiece base (Llama-2) gets its Hugging Face tokenizer files exported from tokenizer.model
+by the same code as the demo; a byte-level BPE base (Llama-3's tiktoken tokenizer.model, Qwen2's or
+GPT-2's vocab.json + merges.txt, or any byte-level tokenizer.json) is read or converted by
+tokenizer/byte_level.py and written as tokenizer.json. The output loads with
+AutoModelForCausalLM / AutoTokenizer.from_pretrained.
 """
 
 from __future__ import annotations
@@ -25,15 +28,24 @@ from pipeline.deps import require_module
 
 log = logging.getLogger("ko.base")
 
-# Files taken from a Hub or local model directory; tokenizer files are re-exported from
-# tokenizer.model instead of copied, so every base goes through one tokenizer code path.
+# Files taken from a Hub or local model directory; tokenizer files are re-exported (SentencePiece)
+# or read and rewritten (byte-level BPE) instead of copied, so every base of a kind goes through
+# one tokenizer code path.
 MODEL_FILE_PATTERNS = (
     "config.json",
     "generation_config.json",
     "*.safetensors",
     "model.safetensors.index.json",
 )
-HUB_PATTERNS = (*MODEL_FILE_PATTERNS, "tokenizer.model", "*.bin", "pytorch_model.bin.index.json")
+TOKENIZER_FILES = (
+    "tokenizer.model",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.json",
+    "merges.txt",
+    "added_tokens.json",
+)
+HUB_PATTERNS = (*MODEL_FILE_PATTERNS, *TOKENIZER_FILES, "*.bin", "pytorch_model.bin.index.json")
 
 
 @dataclass(frozen=True)
@@ -128,17 +140,19 @@ def resolve_source_dir(config: BaseConfig) -> Path:
 
 
 def copy_base(config: BaseConfig, output: Path) -> None:
-    """Copy a Hub or local Llama model into `output` and export its tokenizer from tokenizer.model."""
-    from tokenizer.hf_export import export_hf_tokenizer
+    """Copy a Hub or local model into `output` with its tokenizer as Hugging Face files."""
+    from tokenizer.byte_level import tokenizer_kind
 
     source = resolve_source_dir(config)
     if not (source / "config.json").is_file():
         raise StageError(f"base.model = {config.model!r}: {source} has no config.json")
-    if not (source / "tokenizer.model").is_file():
+    try:
+        kind = tokenizer_kind(source)
+    except ValueError as exc:
         raise StageError(
-            f"base.model = {config.model!r}: {source} has no tokenizer.model; the vocab stage extends "
-            "a SentencePiece model (the Llama-2 family)"
-        )
+            f"base.model = {config.model!r}: {exc}; the vocab stage extends a SentencePiece model "
+            "(Llama-2) or a byte-level BPE (Llama-3, Qwen2, GPT-2)"
+        ) from exc
     if any(source.glob("*.safetensors")):
         for pattern in MODEL_FILE_PATTERNS:
             for path in sorted(source.glob(pattern)):
@@ -151,8 +165,26 @@ def copy_base(config: BaseConfig, output: Path) -> None:
         log.info("%s has no safetensors; converting its weights", source)
         AutoModelForCausalLM.from_pretrained(source, dtype="auto").save_pretrained(output)
     model_config = json.loads((source / "config.json").read_text())
-    max_length = int(model_config.get("max_position_embeddings", 4096))
-    export_hf_tokenizer(source / "tokenizer.model", output, model_max_length=max_length)
+    positions = model_config.get("max_position_embeddings") or model_config.get("n_positions") or 4096
+    write_tokenizer(source, output, kind, int(positions))
+
+
+def write_tokenizer(source: Path, output: Path, kind: str, max_length: int) -> None:
+    """The base's tokenizer as HF files: exported from tokenizer.model (SentencePiece), or read or
+    converted (byte-level BPE) and saved as tokenizer.json."""
+    if kind == "sentencepiece":
+        from tokenizer.hf_export import export_hf_tokenizer
+
+        export_hf_tokenizer(source / "tokenizer.model", output, model_max_length=max_length)
+        return
+    from tokenizer.byte_level import load_byte_level, save_byte_level
+
+    try:
+        base = load_byte_level(source)
+    except ValueError as exc:
+        raise StageError(f"base tokenizer in {source}: {exc}") from exc
+    save_byte_level(base, output, model_max_length=max_length)
+    log.info("byte-level BPE tokenizer (%s, %d ids) written as tokenizer.json", base.kind, base.size())
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -182,13 +214,17 @@ def count_parameters(model_dir: Path) -> int:
 
 def describe_base(config: BaseConfig, output: Path, seconds: float) -> BaseReport:
     """Metrics of a finished base directory."""
-    import sentencepiece as spm
-
     from data_prep.demo_corpus import konlpy_documents
 
-    sp = spm.SentencePieceProcessor(model_file=str(output / "tokenizer.model"))
-    pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
     probe = "".join(d.text for d in konlpy_documents() if d.source.startswith("konlpy/kolaw"))
+    if (output / "tokenizer.model").is_file():
+        import sentencepiece as spm
+
+        sp = spm.SentencePieceProcessor(model_file=str(output / "tokenizer.model"))
+        pieces = [sp.id_to_piece(i) for i in range(sp.get_piece_size())]
+        probe_tokens = len(sp.encode(probe))
+    else:
+        pieces, probe_tokens = byte_level_pieces(output, probe)
     model_config = json.loads((output / "config.json").read_text())
     return BaseReport(
         source=config.source_kind(),
@@ -197,9 +233,23 @@ def describe_base(config: BaseConfig, output: Path, seconds: float) -> BaseRepor
         embedding_rows=int(model_config["vocab_size"]),
         parameters=count_parameters(output),
         hangul_pieces=sum(any("\uac00" <= ch <= "\ud7a3" for ch in p) for p in pieces),
-        korean_tokens_per_char=round(len(sp.encode(probe)) / len(probe), 4),
+        korean_tokens_per_char=round(probe_tokens / len(probe), 4),
         seconds=round(seconds, 2),
     )
+
+
+def byte_level_pieces(output: Path, probe: str) -> tuple[list[str], int]:
+    """The text of every id of a byte-level tokenizer.json (partial characters dropped, added tokens
+    as written), and its token count for `probe`."""
+    from tokenizers import Tokenizer
+
+    from tokenizer.byte_level import token_bytes
+
+    tok = Tokenizer.from_file(str(output / "tokenizer.json"))
+    vocab = tok.get_vocab(with_added_tokens=True)
+    added = {t.content for t in tok.get_added_tokens_decoder().values()}
+    pieces = [t if t in added else token_bytes(t).decode("utf-8", "ignore") for t in vocab]
+    return pieces, len(tok.encode(probe, add_special_tokens=False).ids)
 
 
 def prepare_base(config: BaseConfig, output: Path) -> BaseReport:

@@ -44,8 +44,12 @@ class BaseConfig:
 
     # "demo" builds a stand-in for Llama-2 offline in seconds: a Llama-2-format SentencePiece
     # tokenizer trained on English text and a small randomly initialised LlamaForCausalLM.
-    # Otherwise a Hub id (meta-llama/Llama-2-7b-hf) or a local Hugging Face directory, copied
-    # as is; it must carry the SentencePiece tokenizer.model that the vocab stage extends.
+    # Otherwise a Hub id (meta-llama/Llama-2-7b-hf, meta-llama/Llama-3.1-8B, Qwen/Qwen2-7B) or a
+    # local Hugging Face directory, copied as is. Its tokenizer is what the vocab stage extends:
+    # a SentencePiece tokenizer.model (Llama-2), or a byte-level BPE: a tokenizer.json, Llama-3's
+    # tiktoken tokenizer.model (Llama-3.1 special-token names unless config.json lacks its rope
+    # scaling), or vocab.json + merges.txt (the pre-tokenizer from config.json's model_type:
+    # qwen2 or gpt2).
     model: str = DEMO
     # Hub branch, tag or commit of a Hub id. Pin a commit hash for a reproducible run.
     revision: str = "main"
