@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import shared_path
+from tokenizer.bbpe import char_count, identifies_korean
 from tokenizer.byte_level import (
     encode_twin,
     load_byte_level,
@@ -82,6 +83,16 @@ def test_kinds_are_told_apart(byte_level_files, llama2_sp_model, tmp_path):
     # vocab.json + merges.txt alone do not say which pre-tokenizer: the family must be named.
     with pytest.raises(ValueError, match="qwen2 or gpt2"):
         load_byte_level(byte_level_files["qwen2"])
+
+
+def test_only_korean_bytes_identify_korean():
+    assert identifies_korean("가".encode()) and identifies_korean(" 대한".encode())
+    assert identifies_korean(b"\xeb") and identifies_korean(b"\xea\xb0")  # starts only Hangul has
+    assert identifies_korean("ㅋ".encode()) and identifies_korean("ᄀ".encode())
+    assert not identifies_korean(b"\xea")  # Yi syllables start with it too
+    assert not identifies_korean("가".encode()[1:])  # a tail is shared by every script
+    assert not identifies_korean("中文 and ꀀ".encode()) and not identifies_korean(b" the")
+    assert char_count("대한".encode()) == 2 and char_count("대".encode()[1:] + "한".encode()) == 2
 
 
 # ---------------------------------------------------------------- the base stage on tiny models
@@ -166,3 +177,128 @@ def test_base_stage_writes_the_tokenizer_as_hf_files(
 def test_token_bytes_round_trip(byte_level_bases):
     vocab = byte_level_bases["gpt2"].vocab()
     assert token_bytes("Ġworld") == b" world" and vocab["Ġworld"] == 995
+
+
+# ---------------------------------------------------------------- the vocab stage: Korean merges
+
+ADDED = 800
+GUTENBERG = ("english", "gutenberg", "en_gutenberg_pd_sample.jsonl.gz")
+
+
+@pytest.fixture(scope="module")
+def korean_corpus(tmp_path_factory, korean_lines) -> Path:
+    """The shared Korean lines, one document each, with PII placeholders in a few."""
+    path = tmp_path_factory.mktemp("bbpe-corpus") / "korean.txt"
+    lines = [
+        *korean_lines,
+        *(f"문의는 <|phone|>로 하시고 메일은<|email|> 입니다. 접수 {n}번" for n in range(30)),
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def llama3_extension(tmp_path_factory, byte_level_base_dirs, korean_corpus) -> tuple[Path, dict]:
+    """ko-vocab on the Llama-3 base directory, with Gutenberg English in the proofs (400k characters
+    of it and of the standard library's code here, for time; the stage reads 5M and 3M)."""
+    from tokenizer import probes
+    from tokenizer.vocab import main
+
+    out = tmp_path_factory.mktemp("bbpe-vocab") / "tokenizer"
+    args = ["--input", str(korean_corpus), "--base", str(byte_level_base_dirs["llama3"]), "-q"]
+    args += ["--output", str(out), "--english", str(shared_path(*GUTENBERG))]
+    args += ["--set", f"vocab.target_vocab_size={LLAMA3_IDS + ADDED}", "--set", "vocab.cache_dir="]
+    args += ["--set", "vocab.processes=1", "--set", "vocab.heldout_fraction=0.05"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(probes, "ENGLISH_PROBE_CHARS", 400_000)
+        patch.setattr(probes, "CODE_PROBE_CHARS", 400_000)
+        assert main(args) == 0
+    return out, json.loads((out / "metrics.json").read_text())
+
+
+def test_new_tokens_come_after_every_id_and_merges_after_the_base(llama3_extension, byte_level_base_dirs):
+    out, metrics = llama3_extension
+    base = json.loads((byte_level_base_dirs["llama3"] / "tokenizer.json").read_text())
+    ext = json.loads((out / "tokenizer.json").read_text())
+    specials = {t["content"] for t in ext["added_tokens"]}
+    added = {k: v for k, v in ext["model"]["vocab"].items() if k not in base["model"]["vocab"]}
+    added = {k: v for k, v in added.items() if k not in specials}
+    assert all(ext["model"]["vocab"][k] == v for k, v in base["model"]["vocab"].items())
+    assert ext["added_tokens"][:256] == base["added_tokens"]  # the 256 specials, untouched
+    assert ext["model"]["vocab"]["<|eot_id|>"] == 128009  # listed in the vocabulary to keep its id
+    assert ext["model"]["merges"][: len(base["model"]["merges"])] == base["model"]["merges"]
+    assert sorted(added.values()) == list(range(LLAMA3_IDS, LLAMA3_IDS + len(added)))
+    assert len(added) == metrics["added_pieces"] == ADDED - 2 and metrics["target_reached"]
+    assert [t["content"] for t in ext["added_tokens"][256:]] == ["<|email|>", "<|phone|>"]
+    assert len((out / "pieces.txt").read_text(encoding="utf-8").splitlines()) == len(added)
+    # Every new merge joins bytes that only Korean text holds, so none can fire on other text.
+    for left, right in ext["model"]["merges"][len(base["model"]["merges"]) :]:
+        assert identifies_korean(token_bytes(left) + token_bytes(right))
+
+
+def test_proofs_hold_on_english_code_and_korean(llama3_extension):
+    _, m = llama3_extension
+    assert m["base_kind"] == "tokenizer.json" and m["base_tokens"] == LLAMA3_IDS
+    assert m["english_changed_lines"] == m["parity_mismatched_lines"] == m["roundtrip_failures"] == 0
+    assert m["english_lines"] > 8_000 and m["code_lines"] > 10_000  # Gutenberg and the stdlib
+    assert m["parity_lines"] > m["english_lines"] + m["code_lines"]
+    assert m["reachability"] == 1.0 and m["unreachable_tokens"] == 0
+    # Llama-3 spends ~0.64 tokens per Korean character; 800 tokens from 3,000 lines take a good part.
+    assert 0.55 < m["tokens_per_char"]["base"] < 0.75
+    assert m["tokens_per_char"]["extended"] < 0.95 * m["tokens_per_char"]["base"]
+    assert m["tokens_per_eojeol"]["extended"] < m["tokens_per_eojeol"]["base"]
+    assert 0.5 < m["morpheme_boundary_precision"] <= 1.0
+
+
+def test_every_added_token_comes_out_of_the_training_text(llama3_extension, korean_corpus):
+    from transformers import AutoTokenizer
+
+    out, _ = llama3_extension
+    tok = AutoTokenizer.from_pretrained(out)
+    lines = korean_corpus.read_text(encoding="utf-8").splitlines()
+    produced = {i for ids in tok(lines, add_special_tokens=False)["input_ids"] for i in ids}
+    new = set(range(LLAMA3_IDS, LLAMA3_IDS + ADDED - 2))
+    assert new <= produced  # not each token's own string: the lines as they are
+
+
+def test_extended_tokenizer_loads_and_agrees_with_tiktoken(llama3_extension, korean_lines, edge_lines):
+    from transformers import AutoTokenizer
+
+    out, _ = llama3_extension
+    tok = AutoTokenizer.from_pretrained(out)
+    extended = load_byte_level(out)
+    lines = [*korean_lines, *edge_lines, "전화는 <|phone|>로, 메일은<|email|> 주세요"]
+    ids = tok(lines, add_special_tokens=False)["input_ids"]
+    assert encode_twin(tiktoken_encoding(extended), extended, lines) == ids
+    assert tok("안녕")["input_ids"][0] == 128000 and len(tok) == LLAMA3_IDS + ADDED
+    assert tok.convert_tokens_to_ids("<|phone|>") in ids[-1]
+    assert tok.decode(ids[-1]) == lines[-1] and tok.batch_decode(ids[:500]) == lines[:500]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["qwen2", "gpt2"])
+def test_qwen2_and_gpt2_extensions_keep_ids_and_prove_out(
+    kind, byte_level_base_dirs, korean_corpus, tmp_path, monkeypatch
+):
+    from tokenizer import probes
+    from tokenizer.config import VocabConfig
+    from tokenizer.vocab import extend_vocab
+
+    monkeypatch.setattr(probes, "CODE_PROBE_CHARS", 400_000)
+    size = {"qwen2": QWEN2_IDS, "gpt2": GPT2_IDS}[kind]
+    config = VocabConfig(target_vocab_size=size + 400, cache_dir="", processes=1, max_training_lines=1500)
+    report = extend_vocab(config, [korean_corpus], str(byte_level_base_dirs[kind]), tmp_path, progress=False)
+    assert report.base_tokens == size and report.vocab_size == size + 400
+    assert report.english_changed_lines == report.parity_mismatched_lines == report.roundtrip_failures == 0
+    assert report.reachability == 1.0
+    # GPT-2 has almost no Korean: 400 tokens (syllables first) cut its ~2 tokens per character most.
+    gain = {"qwen2": 0.95, "gpt2": 0.6}[kind]
+    assert report.tokens_per_char["extended"] < gain * report.tokens_per_char["base"]
+    ext = json.loads((tmp_path / "tokenizer.json").read_text())
+    base = json.loads((byte_level_base_dirs[kind] / "tokenizer.json").read_text())
+    assert all(ext["model"]["vocab"][k] == v for k, v in base["model"]["vocab"].items())
+    specials = {t["content"] for t in ext["added_tokens"]}
+    new = [
+        v for k, v in ext["model"]["vocab"].items() if k not in base["model"]["vocab"] and k not in specials
+    ]
+    assert sorted(new) == list(range(size, size + len(new))) and len(new) == report.added_pieces

@@ -126,12 +126,17 @@ class ByteLevelBase:
         return dict(self.model_parts()[0])
 
     def model_parts(self) -> tuple[dict[str, int], list[tuple[str, str]]]:
-        """The BPE model's vocabulary and merges, read once from the tokenizer's JSON."""
+        """The BPE model's vocabulary (added tokens left out, also where the file lists them in it,
+        as GPT-2's <|endoftext|> and extended tokenizers do) and merges, read once from the JSON."""
         if self._parts is None:
-            model = json.loads(self.tokenizer.to_str())["model"]
-            merges = [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in model["merges"]]
-            self._parts = (model["vocab"], merges)
-        return self._parts
+            data = json.loads(self.tokenizer.to_str())
+            added = {t["content"]: t["id"] for t in data["added_tokens"]}
+            vocab = {k: v for k, v in data["model"]["vocab"].items() if added.get(k) != v}
+            merges = [
+                tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in data["model"]["merges"]
+            ]
+            self._parts = (vocab, merges, added)
+        return self._parts[0], self._parts[1]
 
     def token_ids(self) -> dict[bytes, int]:
         """Every vocabulary entry's bytes and id (added tokens aside)."""
@@ -139,12 +144,13 @@ class ByteLevelBase:
 
     def special_tokens(self) -> dict[str, int]:
         """Added tokens (Llama-3's 256 specials, Qwen2's <|im_start|> ...) by content."""
-        return {t["content"]: t["id"] for t in json.loads(self.tokenizer.to_str())["added_tokens"]}
+        self.model_parts()
+        return dict(self._parts[2])
 
     def size(self) -> int:
         """One past the highest id, added tokens included: where new tokens start."""
-        ids = [*self.vocab().values(), *self.special_tokens().values()]
-        return max(ids) + 1
+        vocab, _ = self.model_parts()
+        return max([*vocab.values(), *self._parts[2].values()]) + 1
 
 
 # ---------------------------------------------------------------- detection

@@ -1,4 +1,4 @@
-"""`ko-vocab`: extend the base SentencePiece model with Korean pieces learned on morpheme boundaries.
+"""`ko-vocab`: extend the base tokenizer with Korean pieces learned on morpheme boundaries.
 
 Steps: draw a seeded sample of at most vocab.max_training_lines training lines and about
 vocab.max_training_chars characters (a share of documents is held out by id, and measured on);
@@ -9,6 +9,14 @@ not in the base, no digits, emails or URLs); append them to the base model witho
 original id; export the Hugging Face files. Then prove it on the held-out text: HF ids equal
 SentencePiece's, English and code keep their base ids, decode(encode(x)) == x; and measure tokens
 per character.
+
+A byte-level BPE base (Llama-3's tiktoken tokenizer.model, Qwen2's or GPT-2's vocab.json +
+merges.txt, or a byte-level tokenizer.json) gets Korean BPE merges learned on top of its own over
+the same morpheme-bounded sample instead (tokenizer/bbpe_vocab.py): new tokens after every
+existing id, merges appended at the end, each token produced when the training text is encoded;
+the HF ids are proven against tiktoken's. The vocab.* keys of the SentencePiece trainer
+(train_vocab_size, character_coverage, syllables_first, selection, score_mode, add_pad_token) do
+not apply to it.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from pathlib import Path
 from pipeline.cli import StageError
 from tokenizer.config import VocabConfig
 from tokenizer.morphemes import DELIMITER, morpheme_boundaries, segment_lines
+from tokenizer.probes import anchor_token_count, english_probe
 from tokenizer.sample import sample_corpus
 from tokenizer.spm import CONTROL, NORMAL, USER_DEFINED, model_pb2, read_model, write_model
 
@@ -276,19 +285,6 @@ def merge_into_base(base, pieces: Sequence[str], config: VocabConfig, placeholde
 # ---------------------------------------------------------------- proofs and measurements
 
 
-def english_probe() -> list[str]:
-    """English prose and Python code that ship with CPython: the base's ids must not change on them."""
-    import json as json_module
-    import textwrap
-    from pydoc_data.topics import topics
-
-    keys = ("if", "for", "class", "function", "import")
-    prose = [line for key in keys for line in topics[key].splitlines()]
-    code = Path(json_module.__file__).read_text(encoding="utf-8").splitlines()
-    code += Path(textwrap.__file__).read_text(encoding="utf-8").splitlines()
-    return [line for line in prose + code if line.strip()]
-
-
 def token_boundaries(pieces, line: str) -> set[int]:
     """Character offsets in `line` where one token ends and the next begins inside an eojeol.
 
@@ -317,14 +313,15 @@ def measure(
     heldout: Sequence[str],
     segmented: Sequence[str],
     anchors: dict[str, Path],
+    english_extra: Sequence[str] = (),
 ) -> dict:
-    """The proofs and fertility numbers of VocabReport."""
+    """The proofs and fertility numbers of VocabReport; `english_extra` joins the English probe."""
     import sentencepiece as spm
 
     ext = spm.SentencePieceProcessor(model_file=str(merged_path))
     base = spm.SentencePieceProcessor(model_file=str(base_path))
     hf = _hf_tokenizer(hf_dir)
-    english = english_probe()
+    english = english_probe() + list(english_extra)
     chars = sum(len(line) for line in heldout)
     eojeols = sum(len(line.split()) for line in heldout)
 
@@ -333,7 +330,7 @@ def measure(
     ext_ids = [[p.id for p in pieces] for pieces in ext_pieces]
     counts["extended"] = sum(map(len, ext_ids))
     for name, path in anchors.items():
-        counts[name] = _anchor_token_count(path, heldout)
+        counts[name] = anchor_token_count(path, heldout)
 
     ext_english = [ext.encode(line) for line in english]
     parity = sum(hf.encode(line).ids != ids for line, ids in zip(heldout, ext_ids, strict=True))
@@ -365,36 +362,49 @@ def _hf_tokenizer(directory: Path):
     return tok
 
 
-def _anchor_token_count(path: Path, lines: Sequence[str]) -> int:
-    from tokenizers import Tokenizer
-
-    file = path / "tokenizer.json" if path.is_dir() else path
-    tok = Tokenizer.from_file(str(file))
-    return sum(len(enc.ids) for enc in tok.encode_batch(list(lines), add_special_tokens=False))
-
-
 # ---------------------------------------------------------------- stage
 
 
-def resolve_base_model(base: str) -> Path:
-    """tokenizer.model of a file path, a Hugging Face directory, or a Hub id."""
+def resolve_base(base: str) -> tuple[str, Path]:
+    """The base tokenizer of a file path, a Hugging Face directory or a Hub id, and its kind:
+    ("sentencepiece", its tokenizer.model) or ("byte_level", the file or directory)."""
+    from tokenizer.byte_level import tokenizer_kind
+
     path = Path(base).expanduser()
-    if path.is_file():
-        return path
-    if path.is_dir():
-        if (path / "tokenizer.model").is_file():
-            return path / "tokenizer.model"
-        raise StageError(f"--base {base}: the directory has no tokenizer.model (a SentencePiece model)")
+    if path.exists():
+        try:
+            kind = tokenizer_kind(path)
+        except ValueError as exc:
+            raise StageError(
+                f"--base {base}: the directory has no tokenizer.model (a SentencePiece model) nor a "
+                "byte-level BPE tokenizer (tokenizer.json, vocab.json + merges.txt)"
+            ) from exc
+        if kind == "sentencepiece" and path.is_dir():
+            return kind, path / "tokenizer.model"
+        return kind, path
     from pipeline.config import HUB_ID_PATTERN
 
     if not HUB_ID_PATTERN.match(base):
         raise StageError(f"--base {base}: not a file, a directory or a Hub id (owner/name)")
     from huggingface_hub import hf_hub_download
 
-    try:
-        return Path(hf_hub_download(base, "tokenizer.model"))
-    except Exception as exc:
-        raise StageError(f"--base {base}: could not fetch tokenizer.model from the Hub ({exc})") from exc
+    errors = []
+    for name in ("tokenizer.model", "tokenizer.json"):
+        try:
+            found = Path(hf_hub_download(base, name))
+        except Exception as exc:
+            errors.append(f"{name}: {exc}")
+            continue
+        kind = tokenizer_kind(found)
+        if kind == "byte_level" and name == "tokenizer.json":
+            try:  # its special-token names, when the repository has them
+                hf_hub_download(base, "tokenizer_config.json")
+            except Exception:
+                pass
+            return kind, found.parent
+        if kind == "sentencepiece":
+            return kind, found
+    raise StageError(f"--base {base}: could not fetch a tokenizer from the Hub ({'; '.join(errors)})")
 
 
 def extend_vocab(
@@ -404,13 +414,25 @@ def extend_vocab(
     output: Path,
     anchors: dict[str, Path] | None = None,
     progress: bool = True,
-) -> VocabReport:
-    """Run the whole stage: write tokenizer.model + HF files + pieces.txt to `output`; return metrics."""
+    english: Sequence[str] = (),
+):
+    """Run the whole stage: write tokenizer.model + HF files + pieces.txt to `output`; return metrics.
+
+    A byte-level BPE base (Llama-3, Qwen2, GPT-2) goes to tokenizer.bbpe_vocab instead, which
+    returns a ByteLevelVocabReport. `english`: more English lines whose ids must not change.
+    """
     from tokenizer.hf_export import export_hf_tokenizer
 
     start = time.perf_counter()
     timings: dict[str, float] = {}
-    base_path = resolve_base_model(base)
+    kind, base_path = resolve_base(base)
+    if kind == "byte_level":
+        from tokenizer.bbpe_vocab import extend_byte_level_vocab
+
+        max_length = _model_max_length(str(base_path if base_path.is_dir() else base_path.parent))
+        return extend_byte_level_vocab(
+            config, inputs, base_path, output, anchors or {}, english, max_length, progress
+        )
     base_proto = read_model(base_path)
     budget = config.target_vocab_size - len(base_proto.pieces)
     if budget <= 0:
@@ -473,7 +495,7 @@ def extend_vocab(
     (output / "pieces.txt").write_text("\n".join(pieces) + "\n", encoding="utf-8")
 
     t = time.perf_counter()
-    proofs = measure(merged_path, base_path, output, heldout, segmented_heldout, anchors or {})
+    proofs = measure(merged_path, base_path, output, heldout, segmented_heldout, anchors or {}, english)
     timings["proofs"] = round(time.perf_counter() - t, 2)
     train_chars = sum(map(len, train))
     return VocabReport(
@@ -511,6 +533,7 @@ def _model_max_length(base: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Console entry point of `ko-vocab`."""
     from pipeline.cli import run_stage, stage_parser, write_metrics, write_resolved
+    from tokenizer.probes import read_english
 
     parser = stage_parser("vocab", __doc__, VocabConfig, output_default="models/tokenizer", inputs=True)
     parser.add_argument(
@@ -526,6 +549,14 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         help="also report tokens per character of another HF tokenizer (tokenizer.json or its directory)",
     )
+    parser.add_argument(
+        "--english",
+        metavar="PATH",
+        action="append",
+        default=[],
+        help="English JSONL(.gz)/text files whose ids must not change, besides the built-in probe "
+        "(their first 5M characters)",
+    )
 
     def body(args, params):
         anchors = {}
@@ -535,13 +566,17 @@ def main(argv: list[str] | None = None) -> int:
                 raise StageError(f"--anchor {item!r}: expected NAME=PATH to an existing tokenizer")
             anchors[name] = Path(path)
         output = Path(args.output)
-        report = extend_vocab(params.vocab, args.input, args.base, output, anchors, progress=not args.quiet)
+        english = read_english(args.english) if args.english else []
+        report = extend_vocab(
+            params.vocab, args.input, args.base, output, anchors, progress=not args.quiet, english=english
+        )
         write_resolved(
             output,
             "vocab",
             params,
             "vocab",
-            {"input": list(args.input), "base": args.base, "output": str(output)},
+            {"input": list(args.input), "base": args.base, "output": str(output)}
+            | ({"english": list(args.english)} if args.english else {}),
         )
         write_metrics(Path(args.metrics or output / "metrics.json"), asdict(report))
         if report.parity_mismatched_lines or report.english_changed_lines or report.roundtrip_failures:

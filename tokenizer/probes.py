@@ -1,0 +1,73 @@
+"""Text the vocab stage proves its tokenizers on: English and code whose ids must not change, and
+the anchor tokenizers' counts. Shared by the SentencePiece and byte-level paths."""
+
+from __future__ import annotations
+
+import sysconfig
+from collections.abc import Sequence
+from pathlib import Path
+
+# Characters of the Python standard library's sources read by code_probe (the byte-level proofs).
+CODE_PROBE_CHARS = 3_000_000
+# Characters of English read from --english files (the first documents, in path order).
+ENGLISH_PROBE_CHARS = 5_000_000
+
+
+def english_probe() -> list[str]:
+    """English prose and Python code that ship with CPython: the base's ids must not change on them."""
+    import json as json_module
+    import textwrap
+    from pydoc_data.topics import topics
+
+    keys = ("if", "for", "class", "function", "import")
+    prose = [line for key in keys for line in topics[key].splitlines()]
+    code = Path(json_module.__file__).read_text(encoding="utf-8").splitlines()
+    code += Path(textwrap.__file__).read_text(encoding="utf-8").splitlines()
+    return [line for line in prose + code if line.strip()]
+
+
+def code_probe(max_chars: int | None = None) -> list[str]:
+    """Non-blank lines of the standard library's top-level modules (sorted by name), up to
+    `max_chars` (CODE_PROBE_CHARS)."""
+    max_chars = CODE_PROBE_CHARS if max_chars is None else max_chars
+    lines: list[str] = []
+    total = 0
+    for path in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py")):
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        for line in text.splitlines():
+            if line.strip():
+                lines.append(line)
+                total += len(line)
+        if total >= max_chars:
+            break
+    return lines
+
+
+def read_english(paths: Sequence[str | Path], max_chars: int | None = None) -> list[str]:
+    """Non-blank lines of the first documents of English JSONL(.gz) or text files, up to
+    `max_chars` (ENGLISH_PROBE_CHARS)."""
+    from data_prep.corpus import iter_documents
+
+    max_chars = ENGLISH_PROBE_CHARS if max_chars is None else max_chars
+    lines: list[str] = []
+    total = 0
+    for _, text in iter_documents(paths):
+        for line in text.split("\n"):
+            if line.strip():
+                lines.append(line)
+                total += len(line)
+        if total >= max_chars:
+            break
+    return lines
+
+
+def anchor_token_count(path: Path, lines: Sequence[str]) -> int:
+    """Tokens an anchor tokenizer (a tokenizer.json or its directory) spends on `lines`."""
+    from tokenizers import Tokenizer
+
+    file = path / "tokenizer.json" if path.is_dir() else path
+    tok = Tokenizer.from_file(str(file))
+    return sum(len(enc.ids) for enc in tok.encode_batch(list(lines), add_special_tokens=False))
