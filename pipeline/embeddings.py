@@ -6,6 +6,12 @@ for comparison, Hugging Face's `mean_resizing` draw (around the mean of all old 
 every new token's distribution). The output (lm_head) rows take the same mean, the first piece's
 row, or Hugging Face's draw. Llama-2's input and output embeddings are separate matrices; tied models
 are handled too. Original rows are never touched. The pretrain stage calls this before training.
+
+A byte-level BPE base (Llama-3, Qwen2, GPT-2) is handled the same way: a new token's bytes
+(" 대한", or part of a character) are encoded by the base's own BPE model as one pre-token, and
+its rows are the mean of those tokens' rows. Its new tokens may fall in rows the model already
+has (Qwen2 pads 151,646 ids to 151,936 rows): those unused rows are initialised too, and the
+matrix never shrinks.
 """
 
 from __future__ import annotations
@@ -51,6 +57,28 @@ def base_piece_ids(base_sp_model: str | Path, pieces: list[str]) -> list[list[in
     ]
 
 
+def byte_level_sources(
+    base_tokenizer: str | Path, extended_tokenizer: str | Path
+) -> tuple[int, list[list[int]]]:
+    """The base's size and, for each id of the extended byte-level tokenizer past it, the base's ids
+    for that token's bytes (its BPE model on them as one pre-token; a placeholder's text likewise).
+
+    ValueError unless every base token, merge position aside, keeps its id in the extension.
+    """
+    from tokenizer.byte_level import load_byte_level, token_string
+
+    base, extended = load_byte_level(base_tokenizer), load_byte_level(extended_tokenizer)
+    size, ext_vocab, ext_special = base.size(), extended.vocab(), extended.special_tokens()
+    if any(ext_vocab.get(k) != v for k, v in base.vocab().items()) or any(
+        ext_special.get(k) != v for k, v in base.special_tokens().items()
+    ):
+        raise ValueError("the extended tokenizer does not start with the base tokenizer's pieces in order")
+    by_id = {v: token_string(token) for token, v in extended.token_ids().items() if v >= size}
+    by_id |= {v: token_string(content.encode("utf-8")) for content, v in ext_special.items() if v >= size}
+    model = base.tokenizer.model
+    return size, [[t.id for t in model.tokenize(by_id[i])] for i in range(size, extended.size())]
+
+
 def init_new_embeddings(
     model,
     base_sp_model: str | Path,
@@ -60,35 +88,40 @@ def init_new_embeddings(
     output_init: OutputInit = "mean",
     pad_to_multiple_of: int = 64,
 ) -> ResizeReport:
-    """Resize `model` to the extended tokenizer (padded) and initialise every new token's rows in place."""
+    """Resize `model` to the extended tokenizer (padded) and initialise every new token's rows in place.
+
+    `base_sp_model` and `extended_sp_model` are SentencePiece tokenizer.model files, or the
+    directories (or tokenizer.json files) of byte-level BPE tokenizers (byte_level_sources).
+    """
     require_module("torch", extra="model")
     import torch
 
-    from tokenizer.spm import read_model
+    from tokenizer.byte_level import tokenizer_kind
 
-    base_proto, extended_proto = read_model(base_sp_model), read_model(extended_sp_model)
-    base_size, new_size = len(base_proto.pieces), len(extended_proto.pieces)
-    if [p.piece for p in extended_proto.pieces[:base_size]] != [p.piece for p in base_proto.pieces]:
-        raise ValueError("the extended tokenizer does not start with the base tokenizer's pieces in order")
+    byte_level = tokenizer_kind(base_sp_model) == "byte_level"
+    if byte_level:
+        base_size, sources = byte_level_sources(base_sp_model, extended_sp_model)
+        new_size = base_size + len(sources)
+    else:
+        base_size, new_size, sources = _sentencepiece_sources(base_sp_model, extended_sp_model)
     old_rows = full_rows(model.get_input_embeddings().weight)
     if old_rows < base_size:
         raise ValueError(f"the model has {old_rows} embedding rows but the base tokenizer {base_size} pieces")
 
     # HF's mean_resizing draws new rows around the old mean; kept for "hf_mean" and for padding rows.
     # Under ZeRO-3 transformers gathers the partitioned matrices for this itself.
-    model.resize_token_embeddings(new_size, pad_to_multiple_of=pad_to_multiple_of, mean_resizing=True)
+    if not byte_level or new_size > old_rows:
+        model.resize_token_embeddings(new_size, pad_to_multiple_of=pad_to_multiple_of, mean_resizing=True)
     inputs = model.get_input_embeddings().weight
     output_layer = model.get_output_embeddings()
     tied = output_layer is None or output_layer.weight is inputs
     outputs = None if tied else output_layer.weight
 
-    new_pieces = [p.piece for p in extended_proto.pieces[base_size:]]
-    sources = base_piece_ids(base_sp_model, new_pieces)
     initialised = empty = 0
     with gathered([inputs] + ([outputs] if outputs is not None else [])), torch.no_grad():
         for offset, ids in enumerate(sources):
             row = base_size + offset
-            if row < old_rows:  # the model already had a row for it (padded base): leave it
+            if row < old_rows and not byte_level:  # the model already had a row for it (padded base)
                 continue
             if not ids:
                 empty += 1
@@ -113,6 +146,18 @@ def init_new_embeddings(
         without_base_pieces=empty,
         tied=tied,
     )
+
+
+def _sentencepiece_sources(base_sp_model, extended_sp_model) -> tuple[int, int, list[list[int]]]:
+    """Base size, extended size and each new piece's base ids (base_piece_ids) of two SentencePiece models."""
+    from tokenizer.spm import read_model
+
+    base_proto, extended_proto = read_model(base_sp_model), read_model(extended_sp_model)
+    base_size, new_size = len(base_proto.pieces), len(extended_proto.pieces)
+    if [p.piece for p in extended_proto.pieces[:base_size]] != [p.piece for p in base_proto.pieces]:
+        raise ValueError("the extended tokenizer does not start with the base tokenizer's pieces in order")
+    new_pieces = [p.piece for p in extended_proto.pieces[base_size:]]
+    return base_size, new_size, base_piece_ids(base_sp_model, new_pieces)
 
 
 def full_rows(weight) -> int:

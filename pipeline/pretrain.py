@@ -165,10 +165,15 @@ def check_inputs(config: PretrainConfig, model_dir: Path, tokenizer_dir: Path, i
     for path in [*inputs, *replay]:
         check_paths("pretrain", input=path)
     check_model_dir(model_dir)
-    for sp in (model_dir / "tokenizer.model", tokenizer_dir / "tokenizer.model"):
-        if not sp.is_file():
-            raise StageError(f"{sp}: no SentencePiece model (the base stage and the vocab stage write one)")
-    check_extension(model_dir, tokenizer_dir)
+    if (model_dir / "tokenizer.model").is_file() or not (model_dir / "tokenizer.json").is_file():
+        for sp in (model_dir / "tokenizer.model", tokenizer_dir / "tokenizer.model"):
+            if not sp.is_file():
+                raise StageError(
+                    f"{sp}: no SentencePiece model (the base stage and the vocab stage write one)"
+                )
+        check_extension(model_dir, tokenizer_dir)
+    else:
+        check_byte_level_extension(model_dir, tokenizer_dir)
     check_attention(config.attention, "pretrain")
     check_reporter(config)
 
@@ -197,6 +202,21 @@ def check_extension(model_dir: Path, tokenizer_dir: Path) -> None:
             f"--tokenizer {tokenizer_dir} has {len(extended)} pieces, fewer than the model's {rows} "
             "embedding rows: use the tokenizer the vocab stage built for this model"
         )
+
+
+def check_byte_level_extension(model_dir: Path, tokenizer_dir: Path) -> None:
+    """A byte-level base's tokenizer.json must be extended by --tokenizer's: every base id kept."""
+    from pipeline.embeddings import byte_level_sources
+
+    if not (tokenizer_dir / "tokenizer.json").is_file():
+        raise StageError(f"{tokenizer_dir}: no tokenizer.json (the vocab stage writes one)")
+    try:
+        byte_level_sources(model_dir, tokenizer_dir)
+    except ValueError as exc:
+        raise StageError(
+            f"--tokenizer {tokenizer_dir} is not an extension of {model_dir}'s tokenizer ({exc}): "
+            "build it with the vocab stage from this base"
+        ) from exc
 
 
 def prepare_data(
@@ -387,10 +407,11 @@ def resize_to_tokenizer(config: PretrainConfig, model, model_dir: Path, tokenize
     from pipeline.embeddings import init_new_embeddings
 
     torch.manual_seed(config.seed)  # HF's mean_resizing draw for padding rows
+    byte_level = not (model_dir / "tokenizer.model").is_file()  # then both hold a tokenizer.json
     resize = init_new_embeddings(
         model,
-        model_dir / "tokenizer.model",
-        tokenizer_dir / "tokenizer.model",
+        model_dir if byte_level else model_dir / "tokenizer.model",
+        tokenizer_dir if byte_level else tokenizer_dir / "tokenizer.model",
         input_init=config.input_init,
         output_init=config.output_init,
         pad_to_multiple_of=config.pad_to_multiple_of,

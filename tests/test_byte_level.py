@@ -302,3 +302,68 @@ def test_qwen2_and_gpt2_extensions_keep_ids_and_prove_out(
         v for k, v in ext["model"]["vocab"].items() if k not in base["model"]["vocab"] and k not in specials
     ]
     assert sorted(new) == list(range(size, size + len(new))) and len(new) == report.added_pieces
+
+
+# ---------------------------------------------------------------- embedding init (pretrain stage)
+
+
+def test_new_rows_are_the_mean_of_the_base_pieces_for_their_bytes(llama3_extension, byte_level_base_dirs):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from pipeline.embeddings import byte_level_sources, init_new_embeddings
+
+    out, metrics = llama3_extension
+    base_dir = byte_level_base_dirs["llama3"]
+    model = AutoModelForCausalLM.from_pretrained(base_dir)
+    before_in = model.get_input_embeddings().weight.detach().clone()
+    before_out = model.get_output_embeddings().weight.detach().clone()
+    report = init_new_embeddings(model, base_dir, out)
+    total = LLAMA3_IDS + ADDED
+    assert report.tokenizer_size == total and report.initialised == ADDED and report.rows == 129088
+    inputs = model.get_input_embeddings().weight.detach()
+    outputs = model.get_output_embeddings().weight.detach()
+    assert torch.equal(inputs[:LLAMA3_IDS], before_in) and torch.equal(outputs[:LLAMA3_IDS], before_out)
+    size, sources = byte_level_sources(base_dir, out)
+    base, extended = load_byte_level(base_dir), load_byte_level(out)
+    spelled = {i: t for t, i in extended.token_ids().items()}
+    spelled |= {i: t.encode() for t, i in extended.special_tokens().items() if i >= LLAMA3_IDS}
+    for offset, ids in enumerate(sources):
+        row = size + offset
+        assert all(i < LLAMA3_IDS for i in ids) and torch.allclose(inputs[row], before_in[ids].mean(dim=0))
+        assert torch.allclose(outputs[row], before_out[ids].mean(dim=0))
+        # The base pieces spell exactly the new token's bytes (a placeholder's text for <|phone|>).
+        assert b"".join(token_bytes(base.tokenizer.id_to_token(i)) for i in ids) == spelled[row]
+
+
+def test_qwen2_padding_rows_take_new_tokens_and_never_shrink(byte_level_base_dirs, tmp_path):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from pipeline.embeddings import init_new_embeddings
+    from tokenizer.bbpe import extend_tokenizer
+    from tokenizer.byte_level import save_byte_level
+
+    base_dir = byte_level_base_dirs["qwen2"]
+    extended = extend_tokenizer(load_byte_level(base_dir), ["대한민국은".encode(), " 헌법재판소".encode()])
+    save_byte_level(extended, tmp_path, model_max_length=1024)
+    model = AutoModelForCausalLM.from_pretrained(base_dir)
+    before = model.get_input_embeddings().weight.detach().clone()
+    report = init_new_embeddings(model, base_dir, tmp_path)
+    # Qwen2 pads its 151,646 ids to 151,936 rows: the new ids land in unused rows, initialised.
+    assert report.rows == 151936 == report.base_rows and report.initialised == 2 and report.tied
+    weight = model.get_input_embeddings().weight.detach()
+    model_ids = load_byte_level(base_dir).tokenizer.encode("대한민국은").ids
+    assert torch.allclose(weight[QWEN2_IDS], before[model_ids].mean(dim=0))
+    assert torch.equal(weight[:QWEN2_IDS], before[:QWEN2_IDS])
+    assert torch.equal(model.get_output_embeddings().weight, weight)
+
+
+def test_a_byte_level_tokenizer_that_moved_ids_is_refused(byte_level_base_dirs):
+    from transformers import AutoModelForCausalLM
+
+    from pipeline.embeddings import init_new_embeddings
+
+    model = AutoModelForCausalLM.from_pretrained(byte_level_base_dirs["gpt2"])
+    with pytest.raises(ValueError, match="does not start with the base tokenizer's pieces"):
+        init_new_embeddings(model, byte_level_base_dirs["gpt2"], byte_level_base_dirs["qwen2"])
