@@ -283,8 +283,10 @@ class SFTConfig:
     # .ko.jsonl); never trained on. "": the held-out rows. --prompts replaces it.
     prompts: str = ""
     # Prompt format, saved as the tokenizer's chat_template: kullm (KULLM/Alpaca-LoRA, Korean
-    # preamble), koalpaca (### 질문/### 답변, KoAlpaca v1.1) or llama2-chat ([INST] ... [/INST]).
-    template: Literal["kullm", "koalpaca", "llama2-chat"] = "kullm"
+    # preamble), koalpaca (### 질문/### 답변, KoAlpaca v1.1), llama2-chat ([INST] ... [/INST]),
+    # llama3-chat (Llama-3's headers and <|eot_id|>) or qwen2-chat (ChatML, <|im_end|>). The last
+    # two need the base's own special tokens and make the turn's end token the tokenizer's EOS.
+    template: Literal["kullm", "koalpaca", "llama2-chat", "llama3-chat", "qwen2-chat"] = "kullm"
     # Also train on the prompt tokens (KULLM did; KoAlpaca did not). False: loss on answers only.
     train_on_inputs: bool = False
     # Longest example in tokens; longer rows are dropped (counted) or cut to fit (truncate).

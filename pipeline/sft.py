@@ -122,7 +122,7 @@ def finetune_lora(
     from transformers import AutoTokenizer
 
     from pipeline.sft_data import pack_examples, unpacked_rows
-    from pipeline.templates import TEMPLATES
+    from pipeline.templates import apply_template
 
     if config.load_in_4bit:
         if not torch.cuda.is_available():
@@ -130,7 +130,10 @@ def finetune_lora(
         require_module("bitsandbytes", extra="qlora")
     start = time.perf_counter()
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    tokenizer.chat_template = TEMPLATES[config.template]
+    try:
+        apply_template(tokenizer, config.template)
+    except ValueError as exc:
+        raise StageError(str(exc)) from exc
 
     conversations, sources, skipped = load_conversations(
         inputs, config.weights, dedup=config.dedup, seed=config.seed

@@ -10,9 +10,16 @@ exactly the training format. A user turn may carry an "input" (Alpaca's context 
   the answer follows after one space.
 - llama2-chat: Llama-2-chat's [INST] format, with an optional <<SYS>> block; the input, if any,
   follows the instruction after a blank line.
+- llama3-chat: Llama-3's header format (<|start_header_id|>role<|end_header_id|>, each turn ended
+  by <|eot_id|>) with Llama-3's own special tokens; the input follows after a blank line.
+- qwen2-chat: Qwen2's ChatML (<|im_start|>role ... <|im_end|>), with Qwen2's default system
+  message when the row has none.
 
 Every answer ends with the EOS token, so a tuned model learns to stop. Later turns of a
-multi-turn row repeat the turn format after a blank line (Llama-2: after EOS, a new BOS).
+multi-turn row repeat the turn format after a blank line (Llama-2: after EOS, a new BOS). The
+Llama-3 and Qwen2 formats end a turn with their own token, which apply_template makes the
+tokenizer's EOS (as their instruct models' tokenizers do), so generation stops there; they need a
+tokenizer that has those special tokens and add none.
 """
 
 from __future__ import annotations
@@ -70,7 +77,61 @@ LLAMA2_CHAT = (
     "{%- endfor -%}"
 )
 
-TEMPLATES = {"kullm": KULLM, "koalpaca": KOALPACA, "llama2-chat": LLAMA2_CHAT}
+LLAMA3_CHAT = (
+    _HEAD + "{{- bos_token -}}"
+    "{%- if system is not none -%}"
+    "{{- '<|start_header_id|>system<|end_header_id|>\\n\\n' + system + '<|eot_id|>' -}}{%- endif -%}"
+    "{%- for message in turns -%}"
+    "{%- if message['role'] == 'user' -%}"
+    "{%- set content = message['content'] -%}"
+    "{%- if message.get('input') -%}{%- set content = content + '\\n\\n' + message['input'] -%}{%- endif -%}"
+    "{{- '<|start_header_id|>user<|end_header_id|>\\n\\n' + content + '<|eot_id|>' -}}"
+    "{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' -}}"
+    "{%- else -%}{{- message['content'] + '<|eot_id|>' -}}{%- endif -%}"
+    "{%- endfor -%}"
+)
+
+QWEN2_DEFAULT_SYSTEM = "You are a helpful assistant."
+QWEN2_CHAT = (
+    _HEAD + "{%- if system is none -%}{%- set system = '" + QWEN2_DEFAULT_SYSTEM + "' -%}{%- endif -%}"
+    "{{- '<|im_start|>system\\n' + system + '<|im_end|>\\n' -}}"
+    "{%- for message in turns -%}"
+    "{%- if message['role'] == 'user' -%}"
+    "{%- set content = message['content'] -%}"
+    "{%- if message.get('input') -%}{%- set content = content + '\\n\\n' + message['input'] -%}{%- endif -%}"
+    "{{- '<|im_start|>user\\n' + content + '<|im_end|>\\n<|im_start|>assistant\\n' -}}"
+    "{%- else -%}{{- message['content'] + '<|im_end|>\\n' -}}{%- endif -%}"
+    "{%- endfor -%}"
+)
+
+TEMPLATES = {
+    "kullm": KULLM,
+    "koalpaca": KOALPACA,
+    "llama2-chat": LLAMA2_CHAT,
+    "llama3-chat": LLAMA3_CHAT,
+    "qwen2-chat": QWEN2_CHAT,
+}
+# The base's own special tokens each format is written in, and the one that ends an answer.
+TEMPLATE_TOKENS = {
+    "llama3-chat": ("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"),
+    "qwen2-chat": ("<|im_start|>", "<|im_end|>"),
+}
+TURN_END = {"llama3-chat": "<|eot_id|>", "qwen2-chat": "<|im_end|>"}
+
+
+def apply_template(tokenizer, name: str) -> None:
+    """Make TEMPLATES[name] the tokenizer's chat_template. Llama-3's and Qwen2's formats need their
+    special tokens in the tokenizer (ValueError otherwise) and make its end-of-turn token the EOS."""
+    for token in TEMPLATE_TOKENS.get(name, ()):
+        token_id = tokenizer.convert_tokens_to_ids(token)
+        if token_id is None or tokenizer.convert_ids_to_tokens(token_id) != token:
+            raise ValueError(
+                f"sft.template = {name} is written in the base's special tokens, and this tokenizer "
+                f"has no {token}: use the template of its own family (kullm and koalpaca fit any)"
+            )
+    tokenizer.chat_template = TEMPLATES[name]
+    if name in TURN_END:
+        tokenizer.eos_token = TURN_END[name]
 
 
 def render(tokenizer, messages: list[dict]) -> str:
