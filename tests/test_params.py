@@ -47,6 +47,15 @@ def test_recipe_points_at_real_llama2():
     assert recipe.base.source_kind() == "hub"
 
 
+def test_llama3_recipe_points_at_real_llama31_with_its_chat_format():
+    recipe = load_params(REPO / "recipes" / "llama3-8b-ko.yaml")
+    assert recipe.base.model == "meta-llama/Llama-3.1-8B" and recipe.base.source_kind() == "hub"
+    # Llama-3's 128,256 ids (256 of them special) and at most 32,000 Korean tokens.
+    assert recipe.vocab.target_vocab_size == 128_256 + 32_000
+    assert recipe.sft.template == "llama3-chat" and recipe.publish.base_license == "llama3.1"
+    assert recipe.vocab.boundaries == load_params(REPO / "params.yaml").vocab.boundaries
+
+
 def test_demo_profile_is_the_offline_demo():
     assert load_params(REPO / "params.yaml").base.is_demo
 
