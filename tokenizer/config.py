@@ -41,9 +41,14 @@ class VocabConfig:
     cache_dir: str = ".cache/morphemes"
     # JSONL field holding the text; other fields are ignored here.
     text_field: str = "text"
-    # Total pieces after extension (Llama-2-Ko: 46,336). Fewer pieces cost more tokens per character;
+    # Total pieces after extension (Llama-2-Ko: 46,336; a byte-level base counts every id, its
+    # special ids included: Llama-3 128,256 + new). Fewer pieces cost more tokens per character;
     # more cost embedding rows to train. Must exceed the base's size.
     target_vocab_size: int = 46336
+    # train_vocab_size ... add_pad_token steer the SentencePiece trainer (Llama-2 bases). A
+    # byte-level base (Llama-3, Qwen2, GPT-2; tokenizer/bbpe.py) learns BPE merges on top of its
+    # own instead, most frequent pair first, keeping those the tokenizer produces, and reads only
+    # max_piece_length of these keys.
     # Size of the Korean BPE model whose pieces are the candidates. More candidates let the usage
     # selection find better pieces (lexical, 16,000 added: 0.551 tokens/char from 32,000, 0.549
     # from 64,000; bench/vocab.py) and cost training time. Capped to what the corpus supports
