@@ -129,12 +129,10 @@ class ByteLevelBase:
         """The BPE model's vocabulary (added tokens left out, also where the file lists them in it,
         as GPT-2's <|endoftext|> and extended tokenizers do) and merges, read once from the JSON."""
         if self._parts is None:
-            data = json.loads(self.tokenizer.to_str())
-            added = {t["content"]: t["id"] for t in data["added_tokens"]}
-            vocab = {k: v for k, v in data["model"]["vocab"].items() if added.get(k) != v}
-            merges = [
-                tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in data["model"]["merges"]
-            ]
+            model = _component(self.tokenizer.model)
+            added = {t.content: i for i, t in self.tokenizer.get_added_tokens_decoder().items()}
+            vocab = {k: v for k, v in model["vocab"].items() if added.get(k) != v}
+            merges = [tuple(m.split(" ", 1)) if isinstance(m, str) else tuple(m) for m in model["merges"]]
             self._parts = (vocab, merges, added)
         return self._parts[0], self._parts[1]
 
@@ -166,14 +164,21 @@ def is_tiktoken_file(path: Path) -> bool:
     return re.fullmatch(rb"[A-Za-z0-9+/=]+ \d+", head) is not None
 
 
+def _component(part) -> dict:
+    """The JSON of one part of a tokenizers.Tokenizer (its model, pre-tokenizer...), {} for none."""
+    return json.loads(part.__getstate__()) if part is not None else {}
+
+
 def is_byte_level_json(path: Path) -> bool:
     """A tokenizer.json whose model is BPE over GPT-2's byte alphabet (a ByteLevel pre-tokenizer)."""
+    require_module("tokenizers", extra="tokenizer")
+    from tokenizers import Tokenizer, models
+
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        tok = Tokenizer.from_file(str(path))
+    except Exception:  # not JSON, or not a tokenizer
         return False
-    is_bpe = (data.get("model") or {}).get("type") == "BPE"
-    return is_bpe and "ByteLevel" in json.dumps(data.get("pre_tokenizer"))
+    return isinstance(tok.model, models.BPE) and "ByteLevel" in json.dumps(_component(tok.pre_tokenizer))
 
 
 def tokenizer_kind(path: str | Path) -> str:
@@ -371,13 +376,17 @@ def _qwen2_specials(folder: Path, vocab_size: int) -> list[tuple[str, int]]:
 def _from_tokenizer_json(path: Path, folder: Path) -> ByteLevelBase:
     """A byte-level tokenizer.json as is; its regex and normalizer read for the second implementation."""
     require_module("tokenizers", extra="tokenizer")
-    from tokenizers import Tokenizer
+    from tokenizers import Tokenizer, models
 
-    if not is_byte_level_json(path):
+    try:
+        tok = Tokenizer.from_file(str(path))
+    except Exception as exc:  # tokenizers raises its own exception types
+        raise ValueError(f"{path}: not a tokenizer.json ({exc})") from exc
+    pre_tokenizer = _component(tok.pre_tokenizer)
+    if not isinstance(tok.model, models.BPE) or "ByteLevel" not in json.dumps(pre_tokenizer):
         raise ValueError(f"{path}: not a byte-level BPE tokenizer.json")
-    data = json.loads(path.read_text(encoding="utf-8"))
-    pattern = _split_pattern(data.get("pre_tokenizer") or {}) or GPT2_PATTERN
-    nfc = (data.get("normalizer") or {}).get("type") == "NFC"
+    pattern = _split_pattern(pre_tokenizer) or GPT2_PATTERN
+    nfc = _component(tok.normalizer).get("type") == "NFC"
     config = _read_json(folder / "tokenizer_config.json")
     names = {}
     for key in ("bos_token", "eos_token", "pad_token", "unk_token"):
@@ -385,10 +394,9 @@ def _from_tokenizer_json(path: Path, folder: Path) -> ByteLevelBase:
         value = value.get("content") if isinstance(value, dict) else value
         if value:
             names[key] = value
-    post = json.dumps(data.get("post_processor"))
+    post = json.dumps(_component(tok.post_processor))
     add_bos = bool(names.get("bos_token")) and names["bos_token"] in post
-    kind = "tokenizer.json"
-    return ByteLevelBase(Tokenizer.from_file(str(path)), kind, pattern, nfc, names, add_bos)
+    return ByteLevelBase(tok, "tokenizer.json", pattern, nfc, names, add_bos)
 
 
 def _split_pattern(pre_tokenizer: dict) -> str:
