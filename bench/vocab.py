@@ -10,6 +10,13 @@ none) at the --target-added budget.
 Part 2, segmentation throughput (chars/s) per analyzer and process count, against konlpy's own
 `Mecab.pos` call as the anchor.
 
+Part 4, byte-level bases (only when asked, issue 22): Llama-3 and Qwen2 extended by ko-vocab
+beside Llama-2, trained on the same shared corpora plus the Supreme Court rulings
+(corpus/ko_precedents, 57M characters), at the same added-token budgets (--budgets, default 16k
+and 32k), measured on the same held-out formal text as part 1 with Polyglot-Ko as the anchor;
+each row with its proofs (English and code unchanged, HF = tiktoken or SentencePiece,
+reachability of the added tokens).
+
 Part 3, scale (only when asked): `ko-vocab` as a user runs it, with the vocab section of the
 Llama-2-7B recipe (recipes/llama2-7b-ko.yaml, or --params; what --set overrides aside), on a
 --gb corpus of JSONL built from all shared Korean corpora (documents repeat, with distinct ids),
@@ -20,12 +27,15 @@ lines the seeded sample kept.
                           [--part fertility|segmentation]
     python bench/vocab.py --part scale [--gb 1.0] [--workdir DIR] [--params FILE]
                           [--set vocab.KEY=VALUE ...]
+    python bench/vocab.py --part byte-level [--budgets 16000 32000] [--workdir DIR]
+                          [--bases Llama-3 Qwen2 Llama-2] [--boundaries morpheme|lexical|none]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -164,6 +174,111 @@ def bench_fertility(added: int, target_added: int, workdir: Path) -> list[dict]:
                 "seconds": round(seconds, 1),
             }
         )
+    return rows
+
+
+def precedent_texts() -> list[str]:
+    """The texts of the shared Supreme Court rulings (corpus/ko_precedents)."""
+    import gzip
+
+    path = SHARED / "corpus/ko_precedents/ko_supreme_court_precedents_sample.jsonl.gz"
+    with gzip.open(path, "rt", encoding="utf-8") as f:
+        return [row["text"] for row in map(json.loads, f) if row.get("text")]
+
+
+def bench_byte_level(
+    budgets: list[int], workdir: Path, names: list[str], boundaries: str = "morpheme"
+) -> list[dict]:
+    """Part 4: Llama-2, Llama-3 and Qwen2 (`names`) extended on the same text at the same budgets,
+    with vocab.boundaries = `boundaries`."""
+    import sentencepiece as spm
+    from tokenizers import Tokenizer
+
+    from tokenizer.byte_level import load_byte_level, save_byte_level
+    from tokenizer.config import VocabConfig
+    from tokenizer.vocab import extend_vocab
+
+    train, by_source = load_sources()
+    train += precedent_texts()
+    heldout = [line for lines in by_source.values() for line in lines]
+    train_file = workdir / "train.jsonl"
+    with open(train_file, "w", encoding="utf-8") as f:
+        for i, text in enumerate(train):
+            f.write(json.dumps({"id": f"train-{i}", "text": text}, ensure_ascii=False) + "\n")
+    # The held-out formal lines are measured by every row: ko-vocab's own held-out share is
+    # 1% of the training documents, its metrics report the proofs on it.
+    print(
+        f"training documents: {len(train):,} ({sum(map(len, train)):,} chars); held-out formal lines: "
+        f"{len(heldout):,} ({sum(map(len, heldout)):,} chars)",
+        flush=True,
+    )
+    bases = {"Llama-2": SHARED / "tokenizers/llama2/tokenizer.model"}
+    for name, source, flavour in (
+        ("Llama-3", SHARED / "tokenizers/llama3/tokenizer.model", "3.1"),
+        ("Qwen2", SHARED / "tokenizers/qwen2", "qwen2"),
+    ):
+        bases[name] = save_byte_level(load_byte_level(source, flavour), workdir / name, model_max_length=8192)
+    english = [str(SHARED / "english/gutenberg/en_gutenberg_pd_sample.jsonl.gz")]
+
+    def row(label: str, count_tokens, extra: dict | None = None) -> dict:
+        per_char, per_eojeol = fertility(count_tokens, heldout)
+        out = {"tokenizer": label, "tokens/char": per_char, "tokens/eojeol": per_eojeol}
+        for source, lines in by_source.items():
+            out[f"{source} tokens/char"] = fertility(count_tokens, lines)[0]
+        return out | (extra or {})
+
+    def hf_counter(path: Path):
+        tok = Tokenizer.from_file(str(path / "tokenizer.json" if path.is_dir() else path))
+        return lambda s: len(tok.encode(s, add_special_tokens=False).ids)
+
+    llama2 = spm.SentencePieceProcessor(model_file=str(bases["Llama-2"]))
+    rows = [row("Llama-2 (32,000)", lambda s: len(llama2.encode(s)))]
+    rows.append(row("Polyglot-Ko anchor (30,003)", hf_counter(SHARED / "tokenizers/polyglot-ko")))
+    rows.append(row("Llama-3 (128,256)", hf_counter(bases["Llama-3"])))
+    rows.append(row("Qwen2 (151,646)", hf_counter(bases["Qwen2"])))
+    print_table(rows)
+    from tokenizer.probes import read_english
+
+    english_lines = read_english(english)
+    for budget in budgets:
+        for name in names:
+            size = {"Llama-2": 32000, "Llama-3": 128256, "Qwen2": 151646}[name]
+            config = VocabConfig(
+                target_vocab_size=size + budget,
+                heldout_fraction=0.01,
+                cache_dir=str(workdir / "cache"),
+                boundaries=boundaries,  # type: ignore[arg-type]
+            )
+            out = workdir / "out" / f"{name}-{budget}"
+            start = time.perf_counter()
+            report = extend_vocab(
+                config, [train_file], str(bases[name]), out, progress=False, english=english_lines
+            )
+            seconds = time.perf_counter() - start
+            if name == "Llama-2":
+                extended = spm.SentencePieceProcessor(model_file=str(out / "tokenizer.model"))
+                count = lambda s, sp=extended: len(sp.encode(s))  # noqa: E731
+                proofs = {"HF parity mismatches": report.parity_mismatched_lines}
+            else:
+                count = hf_counter(out)
+                proofs = {
+                    "HF/tiktoken mismatches": report.parity_mismatched_lines,
+                    "reachability": report.reachability,
+                    "dropped unreachable": report.dropped_unreachable,
+                }
+            extra = {
+                "added": report.added_pieces,
+                "morpheme precision (ko-vocab held-out)": report.morpheme_boundary_precision,
+                "English+code changed": report.english_changed_lines,
+                **proofs,
+                "round-trip failures": report.roundtrip_failures,
+                "seconds": round(seconds, 1),
+            }
+            label = f"{name} + {budget:,}" + (
+                f", boundaries={boundaries}" if boundaries != "morpheme" else ""
+            )
+            rows.append(row(f"{label} ({report.vocab_size:,})", count, extra))
+            print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
     return rows
 
 
@@ -349,7 +464,25 @@ def main() -> None:
         help="also measure each kind of boundary at this budget (default: the issue's 16k ceiling)",
     )
     parser.add_argument("--skip-java", action="store_true", help="skip the Java taggers in part 2")
-    parser.add_argument("--part", choices=["all", "fertility", "segmentation", "scale"], default="all")
+    parser.add_argument(
+        "--part", choices=["all", "fertility", "segmentation", "scale", "byte-level"], default="all"
+    )
+    parser.add_argument(
+        "--budgets", type=int, nargs="+", default=[16000, 32000], help="byte-level: added tokens per row"
+    )
+    parser.add_argument(
+        "--bases",
+        nargs="+",
+        choices=["Llama-3", "Qwen2", "Llama-2"],
+        default=["Llama-3", "Qwen2", "Llama-2"],
+        help="byte-level: the bases extended (all three by default)",
+    )
+    parser.add_argument(
+        "--boundaries",
+        choices=["morpheme", "lexical", "none"],
+        default="morpheme",
+        help="byte-level: vocab.boundaries",
+    )
     parser.add_argument("--gb", type=float, default=1.0, help="scale: corpus size in GB")
     parser.add_argument("--workdir", help="scale: folder for the corpus and outputs (default: system temp)")
     parser.add_argument(
@@ -359,6 +492,11 @@ def main() -> None:
     args = parser.parse_args()
     if args.part == "scale":
         bench_scale(args.gb, args.workdir, args.params, args.overrides)
+        return
+    if args.part == "byte-level":
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+        with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+            print_table(bench_byte_level(args.budgets, Path(tmp), args.bases, args.boundaries))
         return
     if args.part in ("all", "fertility"):
         with tempfile.TemporaryDirectory() as tmp:
