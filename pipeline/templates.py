@@ -92,15 +92,17 @@ LLAMA3_CHAT = (
 )
 
 QWEN2_DEFAULT_SYSTEM = "You are a helpful assistant."
+# Qwen2's "\n" after each <|im_end|> opens the next turn here, so that an answer ends with its
+# EOS like every format's; a whole conversation renders as Qwen2's own less the last newline.
 QWEN2_CHAT = (
     _HEAD + "{%- if system is none -%}{%- set system = '" + QWEN2_DEFAULT_SYSTEM + "' -%}{%- endif -%}"
-    "{{- '<|im_start|>system\\n' + system + '<|im_end|>\\n' -}}"
+    "{{- '<|im_start|>system\\n' + system + '<|im_end|>' -}}"
     "{%- for message in turns -%}"
     "{%- if message['role'] == 'user' -%}"
     "{%- set content = message['content'] -%}"
     "{%- if message.get('input') -%}{%- set content = content + '\\n\\n' + message['input'] -%}{%- endif -%}"
-    "{{- '<|im_start|>user\\n' + content + '<|im_end|>\\n<|im_start|>assistant\\n' -}}"
-    "{%- else -%}{{- message['content'] + '<|im_end|>\\n' -}}{%- endif -%}"
+    "{{- '\\n<|im_start|>user\\n' + content + '<|im_end|>\\n<|im_start|>assistant\\n' -}}"
+    "{%- else -%}{{- message['content'] + '<|im_end|>' -}}{%- endif -%}"
     "{%- endfor -%}"
 )
 

@@ -51,11 +51,33 @@ def test_qwen2_chat_is_chatml_with_its_default_system(family_tokenizers):
     assert text == (
         "<|im_start|>system\nYou are a helpful assistant.<|im_end|>\n"
         "<|im_start|>user\n수도가 어디인가요?\n\n대한민국<|im_end|>\n"
-        "<|im_start|>assistant\n서울입니다.<|im_end|>\n"
+        "<|im_start|>assistant\n서울입니다.<|im_end|>"
     )
-    assert [text[a:b] for a, b in spans] == ["서울입니다.<|im_end|>\n"]
+    assert [text[a:b] for a, b in spans] == ["서울입니다.<|im_end|>"]
     ids = tok(text, add_special_tokens=False)["input_ids"]
     assert ids.count(151644) == 3 and ids.count(151645) == 3 and tok.eos_token_id == 151645
+
+
+@pytest.mark.parametrize(("family", "name"), [("llama3", "llama3-chat"), ("qwen2", "qwen2-chat")])
+def test_loss_mask_is_the_answer_and_its_turn_end(family_tokenizers, family, name):
+    from pipeline.instructions import row_to_conversation
+    from pipeline.sft_data import IGNORE, encode_conversation
+
+    tok = family_tokenizers[family]
+    apply_template(tok, name)
+    rows = [
+        {"instruction": "수도가 어디인가요?", "input": "대한민국", "output": "서울입니다."},
+        {"instruction": "인사하세요.", "input": "", "output": "안녕하세요, 반갑습니다!"},
+    ]
+    for n, row in enumerate(rows):
+        conversation = row_to_conversation(row, f"x:{n}")
+        example = encode_conversation(
+            tok, conversation, train_on_inputs=False, max_length=512, overlength="drop"
+        )
+        trained = [i for i, label in enumerate(example.labels) if label != IGNORE]
+        assert trained == list(range(trained[0], len(example.input_ids)))
+        assert example.input_ids[-1] == tok.eos_token_id  # <|eot_id|> / <|im_end|>: generation stops there
+        assert tok.decode(example.input_ids[trained[0] : -1]) == row["output"]
 
 
 def test_a_family_template_on_another_tokenizer_is_refused(llama2_sp_model, family_tokenizers, tmp_path):
