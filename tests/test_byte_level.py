@@ -367,3 +367,51 @@ def test_a_byte_level_tokenizer_that_moved_ids_is_refused(byte_level_base_dirs):
     model = AutoModelForCausalLM.from_pretrained(byte_level_base_dirs["gpt2"])
     with pytest.raises(ValueError, match="does not start with the base tokenizer's pieces"):
         init_new_embeddings(model, byte_level_base_dirs["gpt2"], byte_level_base_dirs["qwen2"])
+
+
+@pytest.mark.slow
+def test_pretrain_stage_trains_the_extended_llama3(
+    llama3_extension, byte_level_base_dirs, korean_corpus, tmp_path
+):
+    """ko-pretrain on the tiny Llama-3 and its Korean extension: resized, trained, saved, tokenizer beside."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from tests.conftest import run_module
+
+    out, _ = llama3_extension
+    corpus = tmp_path / "corpus.jsonl"
+    lines = korean_corpus.read_text(encoding="utf-8").splitlines()
+    with open(corpus, "w", encoding="utf-8") as f:
+        for n in range(0, len(lines), 5):
+            f.write(
+                json.dumps({"id": f"d{n}", "text": "\n".join(lines[n : n + 5])}, ensure_ascii=False) + "\n"
+            )
+    args = [
+        "-q",
+        "--input",
+        str(corpus),
+        "--model",
+        str(byte_level_base_dirs["llama3"]),
+        "--tokenizer",
+        str(out),
+    ]
+    args += [
+        "--output",
+        str(tmp_path / "pt"),
+        "--set",
+        "pretrain.deepspeed=''",
+        "--set",
+        "pretrain.block_size=64",
+    ]
+    for key in ("stage1_steps=2", "stage2_steps=2", "save_steps=2", "logging_steps=1", "replay_fraction=0.0"):
+        args += ["--set", f"pretrain.{key}"]
+    run_module("pipeline.pretrain", args, timeout=900)
+    metrics = json.loads((tmp_path / "pt" / "metrics.json").read_text())
+    assert metrics["embedding_rows"] == 129088  # 129,056 ids padded to a multiple of 64
+    assert metrics["eval_loss"] == metrics["eval_loss"] and metrics["bits_per_char"] > 0  # finite
+    model = AutoModelForCausalLM.from_pretrained(tmp_path / "pt" / "model")
+    tok = AutoTokenizer.from_pretrained(tmp_path / "pt" / "model")
+    assert model.get_input_embeddings().weight.shape[0] == 129088 and len(tok) == LLAMA3_IDS + ADDED
+    text = next(line for line in lines if max(tok(line)["input_ids"]) >= LLAMA3_IDS)  # new tokens in it
+    logits = model(tok(text, return_tensors="pt")["input_ids"]).logits
+    assert logits.shape[-1] == 129088 and logits.isfinite().all()
