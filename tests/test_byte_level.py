@@ -415,3 +415,31 @@ def test_pretrain_stage_trains_the_extended_llama3(
     text = next(line for line in lines if max(tok(line)["input_ids"]) >= LLAMA3_IDS)  # new tokens in it
     logits = model(tok(text, return_tensors="pt")["input_ids"]).logits
     assert logits.shape[-1] == 129088 and logits.isfinite().all()
+
+
+@pytest.mark.parametrize("bounded", [True, False])
+def test_learned_merges_stay_inside_morphemes(bounded, byte_level_bases, korean_lines):
+    from tokenizer.bbpe import MergeLearner, korean_pretokens, mergeable_runs
+    from tokenizer.morphemes import DELIMITER, segment_lines
+
+    base = byte_level_bases["llama3"]
+    segmented = segment_lines(korean_lines, unit="eojeol", progress=False)
+    pretokens = korean_pretokens(base, korean_lines, segmented if bounded else None)
+    symbols = {i: t for t, i in base.token_ids().items()}
+    learned = MergeLearner(mergeable_runs(base, pretokens), symbols, base.size(), 16).learn(400)
+    assert len(learned) == 400
+    # Every morpheme as the pre-tokenizer can see it: alone, or after the eojeol's leading space.
+    morphemes = [
+        prefix + part
+        for line in segmented
+        for eojeol in line.split(" ")
+        for k, part in enumerate(eojeol.split(DELIMITER))
+        for prefix in (("", " ") if k == 0 else ("",))
+    ]
+    inside = "\x00".join(morphemes).encode("utf-8")
+    crossing = [token.decode("utf-8", "replace") for token in learned if token not in inside]
+    if bounded:
+        assert crossing == []
+    else:  # plain BPE on the same text joins across morphemes: the check above can fail
+        assert len(crossing) > 20
+    assert all(identifies_korean(token) for token in learned)

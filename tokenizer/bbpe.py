@@ -104,8 +104,11 @@ def mergeable_runs(base: ByteLevelBase, pretokens: Counter) -> Counter:
                 offsets.append(offsets[-1] + len(ch.encode("utf-8")))
             cuts = {offsets[b] for b in bounds}
         run: list[int] = []
+        end = 0
         for token in model.tokenize(token_string(encoded)):
-            start, end = token.offsets
+            # Byte offsets: one byte-level character per byte (token.offsets count UTF-8 bytes of
+            # those characters, two for most of them).
+            start, end = end, end + len(token.value)
             if any(start < c < end for c in cuts):
                 _keep(run, runs, count)
                 run = []
