@@ -306,8 +306,9 @@ class SFTConfig:
     lora_alpha: int = 32
     lora_dropout: float = 0.05
     target_modules: tuple[str, ...] = LORA_MODULES
-    # Embedding and lm_head rows: new_rows trains the rows the vocab stage added (PEFT trainable
-    # tokens, saved in the adapter, small), full trains and saves both whole matrices
+    # Embedding and lm_head rows: new_rows trains the rows the vocab stage added and, for
+    # llama3-chat and qwen2-chat, the format's own special tokens (PEFT trainable tokens, saved in
+    # the adapter, small), full trains and saves both whole matrices
     # (Chinese-Alpaca; ~2 x vocab x hidden parameters), frozen trains neither.
     embeddings: Literal["new_rows", "full", "frozen"] = "new_rows"
     # QLoRA: the frozen base in 4-bit NF4 (needs a CUDA GPU and bitsandbytes); the merge reloads

@@ -301,6 +301,12 @@ def load_for_training(config: SFTConfig, model_dir: Path, tokenizer, base_tokeni
     if base_tokenizer is not None:
         base_size = len(AutoTokenizer.from_pretrained(base_tokenizer))
         new_rows = list(range(base_size, rows))
+    if config.embeddings == "new_rows":
+        from pipeline.templates import template_token_ids
+
+        # Llama-3's header and <|eot_id|> rows, Qwen2's ChatML ones: a base model barely trained
+        # them, and the turn's end is the EOS the tuned model must learn to write, so they train too.
+        new_rows = sorted(set(new_rows) | set(template_token_ids(tokenizer, config.template)))
     if config.embeddings == "new_rows" and not new_rows:
         log.info("no rows beyond the base vocabulary (--base-tokenizer): embeddings stay frozen")
     if config.load_in_4bit:

@@ -77,17 +77,18 @@ LLAMA2_CHAT = (
     "{%- endfor -%}"
 )
 
+# Meta's format, its `| trim` of every message included.
 LLAMA3_CHAT = (
     _HEAD + "{{- bos_token -}}"
     "{%- if system is not none -%}"
-    "{{- '<|start_header_id|>system<|end_header_id|>\\n\\n' + system + '<|eot_id|>' -}}{%- endif -%}"
+    "{{- '<|start_header_id|>system<|end_header_id|>\\n\\n' + system | trim + '<|eot_id|>' -}}{%- endif -%}"
     "{%- for message in turns -%}"
     "{%- if message['role'] == 'user' -%}"
     "{%- set content = message['content'] -%}"
     "{%- if message.get('input') -%}{%- set content = content + '\\n\\n' + message['input'] -%}{%- endif -%}"
-    "{{- '<|start_header_id|>user<|end_header_id|>\\n\\n' + content + '<|eot_id|>' -}}"
+    "{{- '<|start_header_id|>user<|end_header_id|>\\n\\n' + content | trim + '<|eot_id|>' -}}"
     "{{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' -}}"
-    "{%- else -%}{{- message['content'] + '<|eot_id|>' -}}{%- endif -%}"
+    "{%- else -%}{{- message['content'] | trim + '<|eot_id|>' -}}{%- endif -%}"
     "{%- endfor -%}"
 )
 
@@ -119,6 +120,11 @@ TEMPLATE_TOKENS = {
     "qwen2-chat": ("<|im_start|>", "<|im_end|>"),
 }
 TURN_END = {"llama3-chat": "<|eot_id|>", "qwen2-chat": "<|im_end|>"}
+
+
+def template_token_ids(tokenizer, name: str) -> list[int]:
+    """Ids of the special tokens format `name` is written in (none for kullm, koalpaca, llama2-chat)."""
+    return [tokenizer.convert_tokens_to_ids(token) for token in TEMPLATE_TOKENS.get(name, ())]
 
 
 def apply_template(tokenizer, name: str) -> None:

@@ -83,6 +83,10 @@ def test_kinds_are_told_apart(byte_level_files, llama2_sp_model, tmp_path):
     # vocab.json + merges.txt alone do not say which pre-tokenizer: the family must be named.
     with pytest.raises(ValueError, match="qwen2 or gpt2"):
         load_byte_level(byte_level_files["qwen2"])
+    # Polyglot-Ko splits on a string, then ByteLevel splits again by its own regex: no one regex
+    # stands for that, so it is refused as a base rather than given a wrong tiktoken twin.
+    with pytest.raises(ValueError, match="not one regex"):
+        load_byte_level(shared_path("tokenizers", "polyglot-ko", "tokenizer.json"))
 
 
 def test_only_korean_bytes_identify_korean():

@@ -42,6 +42,11 @@ def test_llama3_chat_is_metas_format_in_its_own_tokens(family_tokenizers):
     assert ids[0] == 128000 and ids.count(128006) == 3 and ids.count(128009) == 3
     assert tok.eos_token == "<|eot_id|>" and tok.eos_token_id == 128009 and len(tok) == 128256
     assert tok.chat_template.count("<|eot_id|>") >= 2
+    # Meta's template trims every message
+    padded = [{"role": "user", "content": " 안녕? \n"}, {"role": "assistant", "content": "\n네. "}]
+    assert tok.apply_chat_template(padded, tokenize=False).endswith(
+        "user<|end_header_id|>\n\n안녕?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n네.<|eot_id|>"
+    )
 
 
 def test_qwen2_chat_is_chatml_with_its_default_system(family_tokenizers):
@@ -94,3 +99,29 @@ def test_a_family_template_on_another_tokenizer_is_refused(llama2_sp_model, fami
         apply_template(family_tokenizers["llama3"], "qwen2-chat")
     apply_template(llama2, "kullm")  # the Korean formats fit any tokenizer
     assert llama2.eos_token == "</s>"
+
+
+def test_new_rows_also_train_the_formats_own_tokens(family_tokenizers, tmp_path):
+    """sft.embeddings new_rows with llama3-chat: the header rows and <|eot_id|> (the new EOS) are
+    trainable tokens of the adapter, beside the rows the vocab stage added."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from pipeline.config import SFTConfig
+    from pipeline.sft import load_for_training, wrap_lora
+
+    tok = family_tokenizers["llama3"]
+    apply_template(tok, "llama3-chat")
+    model_dir = tmp_path / "tiny-llama3"
+    config = LlamaConfig(
+        vocab_size=128256, hidden_size=16, intermediate_size=32, num_hidden_layers=1, num_attention_heads=2
+    )
+    LlamaForCausalLM(config).save_pretrained(model_dir)
+    tok.save_pretrained(model_dir)
+    sft = SFTConfig(template="llama3-chat", deepspeed="", embeddings="new_rows")
+    model, rows = load_for_training(sft, model_dir, tok, None)
+    assert rows == [128006, 128007, 128009]
+    peft_model = wrap_lora(sft, model, rows)
+    trainable = {n for n, p in peft_model.named_parameters() if p.requires_grad and "token_adapter" in n}
+    assert trainable, "no trainable token rows in the adapter"
+    _, none = load_for_training(SFTConfig(template="kullm", deepspeed=""), model_dir, tok, None)
+    assert none == []

@@ -400,11 +400,21 @@ def _from_tokenizer_json(path: Path, folder: Path) -> ByteLevelBase:
 
 
 def _split_pattern(pre_tokenizer: dict) -> str:
-    """The regex of the Split step of a pre-tokenizer (inside a Sequence or alone), or ""."""
+    """The regex of the Split step of a pre-tokenizer (inside a Sequence or alone), or "".
+
+    ValueError for a layout one regex cannot stand for (tiktoken, the second implementation, splits
+    by one): several Splits, or a Split followed by a ByteLevel that splits again (use_regex)."""
     steps = pre_tokenizer.get("pretokenizers") or [pre_tokenizer]
-    for step in steps:
-        if step.get("type") == "Split" and isinstance(step.get("pattern"), dict):
-            return step["pattern"].get("Regex", "") or re.escape(step["pattern"].get("String", ""))
+    splits = [s for s in steps if s.get("type") == "Split" and isinstance(s.get("pattern"), dict)]
+    regex_after = [s for s in steps if s.get("type") == "ByteLevel" and s.get("use_regex")]
+    if len(splits) > 1 or (splits and regex_after):
+        extra = " and a splitting ByteLevel" if regex_after else ""
+        raise ValueError(
+            f"a pre-tokenizer with {len(splits)} Split steps{extra}: not one regex, which the byte-level "
+            "extension and its tiktoken proof need"
+        )
+    if splits:
+        return splits[0]["pattern"].get("Regex", "") or re.escape(splits[0]["pattern"].get("String", ""))
     return ""
 
 

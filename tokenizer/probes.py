@@ -48,9 +48,22 @@ def code_probe(max_chars: int | None = None) -> list[str]:
 
 def read_english(paths: Sequence[str | Path], max_chars: int | None = None) -> list[str]:
     """Non-blank lines of the first documents of English JSONL(.gz) or text files, up to
-    `max_chars` (ENGLISH_PROBE_CHARS)."""
-    from data_prep.corpus import iter_documents
+    `max_chars` (ENGLISH_PROBE_CHARS). A directory without such files (the pipeline's data/replay
+    when no replay source is set) gives none; a path that does not exist is an error."""
+    from data_prep.corpus import corpus_files, iter_documents
+    from pipeline.cli import StageError
 
+    def has_files(path: Path) -> bool:
+        try:
+            return bool(corpus_files([path]))
+        except StageError:
+            if path.is_dir():
+                return False
+            raise
+
+    paths = [p for p in paths if has_files(Path(p))]
+    if not paths:
+        return []
     max_chars = ENGLISH_PROBE_CHARS if max_chars is None else max_chars
     lines: list[str] = []
     total = 0

@@ -69,6 +69,7 @@ class VocabReport:
     morpheme_boundary_precision: float  # share of intra-eojeol token boundaries on MeCab boundaries
     parity_mismatched_lines: int  # HF ids != SentencePiece ids (Korean held-out + English + code)
     english_changed_lines: int  # extended ids != base ids on English and code
+    english_lines: int  # English lines checked: the built-in probe and --english files
     roundtrip_failures: int  # decode(encode(x)) != x on the Korean held-out text
     segmentation_chars_per_s: float | None  # None when the cache answered or nothing was analyzed
     seconds: float
@@ -349,6 +350,7 @@ def measure(
         "morpheme_boundary_precision": round(on_morpheme / total, 4) if total else 1.0,
         "parity_mismatched_lines": parity,
         "english_changed_lines": english_changed,
+        "english_lines": len(english),
         "roundtrip_failures": roundtrip,
     }
 
@@ -579,6 +581,7 @@ def main(argv: list[str] | None = None) -> int:
             | ({"english": list(args.english)} if args.english else {}),
         )
         write_metrics(Path(args.metrics or output / "metrics.json"), asdict(report))
+        unreachable = getattr(report, "unreachable_tokens", 0)  # byte-level bases count it
         if report.parity_mismatched_lines or report.english_changed_lines or report.roundtrip_failures:
             log.warning(
                 "proofs failed: %d parity, %d English, %d round-trip lines",
@@ -586,6 +589,8 @@ def main(argv: list[str] | None = None) -> int:
                 report.english_changed_lines,
                 report.roundtrip_failures,
             )
+        if unreachable:
+            log.warning("%d added tokens never come out of encoding the training text", unreachable)
         print(
             f"{report.added_pieces} pieces added ({report.vocab_size} in all); Korean tokens/char "
             f"{report.tokens_per_char['base']} -> {report.tokens_per_char['extended']}"
