@@ -447,3 +447,21 @@ def test_learned_merges_stay_inside_morphemes(bounded, byte_level_bases, korean_
     else:  # plain BPE on the same text joins across morphemes: the check above can fail
         assert len(crossing) > 20
     assert all(identifies_korean(token) for token in learned)
+
+
+def test_a_merge_that_would_complete_a_base_token_is_never_learned():
+    """Runs 가 + 0xEB + 0x82 0x98 (나's bytes split) under a base that has 가나: learning 가+0xEB would
+    let tiktoken join it with 0x82 0x98 into the base's 가나 at that token's rank, which HF's merge list
+    has no merge for; 0xEB+0x82 0x98 (나) likewise completes 가나 with 가. Both are refused, and the same
+    runs under a base without 가나 learn them (most frequent pair first, ties by the lower ids)."""
+    from collections import Counter
+
+    from tokenizer.bbpe import MergeLearner
+
+    ga, na = "가".encode(), "나".encode()
+    symbols = {1: ga, 2: na[:1], 3: na[1:]}
+    runs = Counter({(1, 2, 3): 10})
+    guarded = MergeLearner(runs, symbols, 1000, 8, base_tokens=[ga, na[:1], na[1:], ga + na])
+    assert guarded.learn(2) == []
+    free = MergeLearner(runs, symbols, 1000, 8, base_tokens=[ga, na[:1], na[1:]])
+    assert free.learn(2) == [ga + na[:1], ga + na]
