@@ -42,7 +42,9 @@ def corpus(tmp_path_factory, korean_lines) -> Path:
 
 @pytest.fixture(scope="module")
 def config() -> VocabConfig:
+    """Every morpheme boundary (not the lexical default): these tests prove the mechanism itself."""
     return VocabConfig(
+        boundaries="morpheme",
         target_vocab_size=LLAMA2_PIECES + 4000,
         train_vocab_size=8000,
         cache_dir="",
