@@ -54,6 +54,20 @@ def load_corpora() -> tuple[list[str], list[str]]:
     return train, [line for lines in by_source.values() for line in lines]
 
 
+def write_training(workdir: Path, train: list[str], heldout: list[str]) -> Path:
+    """The training documents as JSONL (ids train-N) for ko-vocab; says how much there is of each."""
+    train_file = workdir / "train.jsonl"
+    with open(train_file, "w", encoding="utf-8") as f:
+        for i, text in enumerate(train):
+            f.write(json.dumps({"id": f"train-{i}", "text": text}, ensure_ascii=False) + "\n")
+    print(
+        f"training documents: {len(train):,} ({sum(map(len, train)):,} chars); held-out formal lines: "
+        f"{len(heldout):,} ({sum(map(len, heldout)):,} chars)",
+        flush=True,
+    )
+    return train_file
+
+
 def load_sources() -> tuple[list[str], dict[str, list[str]]]:
     """(training documents, held-out formal lines by source: news, law)."""
     from data_prep.demo_corpus import konlpy_documents
@@ -99,14 +113,7 @@ def bench_fertility(added: int, target_added: int, workdir: Path) -> list[dict]:
     llama2 = SHARED / "tokenizers" / "llama2" / "tokenizer.model"
     train, by_source = load_sources()
     heldout = [line for lines in by_source.values() for line in lines]
-    train_file = workdir / "train.jsonl"
-    with open(train_file, "w", encoding="utf-8") as f:
-        for i, text in enumerate(train):
-            f.write(json.dumps({"id": f"train-{i}", "text": text}, ensure_ascii=False) + "\n")
-    print(
-        f"training documents: {len(train):,} ({sum(map(len, train)):,} chars); held-out formal lines: "
-        f"{len(heldout):,} ({sum(map(len, heldout)):,} chars)"
-    )
+    train_file = write_training(workdir, train, heldout)
     seg_heldout = segment_lines(heldout, progress=False)
 
     rows = []
@@ -201,17 +208,9 @@ def bench_byte_level(
     train, by_source = load_sources()
     train += precedent_texts()
     heldout = [line for lines in by_source.values() for line in lines]
-    train_file = workdir / "train.jsonl"
-    with open(train_file, "w", encoding="utf-8") as f:
-        for i, text in enumerate(train):
-            f.write(json.dumps({"id": f"train-{i}", "text": text}, ensure_ascii=False) + "\n")
     # The held-out formal lines are measured by every row: ko-vocab's own held-out share is
     # 1% of the training documents, its metrics report the proofs on it.
-    print(
-        f"training documents: {len(train):,} ({sum(map(len, train)):,} chars); held-out formal lines: "
-        f"{len(heldout):,} ({sum(map(len, heldout)):,} chars)",
-        flush=True,
-    )
+    train_file = write_training(workdir, train, heldout)
     bases = {"Llama-2": SHARED / "tokenizers/llama2/tokenizer.model"}
     for name, source, flavour in (
         ("Llama-3", SHARED / "tokenizers/llama3/tokenizer.model", "3.1"),

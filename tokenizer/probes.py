@@ -29,14 +29,22 @@ def english_probe() -> list[str]:
 def code_probe(max_chars: int | None = None) -> list[str]:
     """Non-blank lines of the standard library's top-level modules (sorted by name), up to
     `max_chars` (CODE_PROBE_CHARS)."""
-    max_chars = CODE_PROBE_CHARS if max_chars is None else max_chars
+
+    def sources():
+        for path in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py")):
+            try:
+                yield path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError):
+                continue
+
+    return first_lines(sources(), CODE_PROBE_CHARS if max_chars is None else max_chars)
+
+
+def first_lines(texts, max_chars: int) -> list[str]:
+    """The non-blank lines of `texts`, whole texts at a time, until `max_chars` characters."""
     lines: list[str] = []
     total = 0
-    for path in sorted(Path(sysconfig.get_paths()["stdlib"]).glob("*.py")):
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
+    for text in texts:
         for line in text.splitlines():
             if line.strip():
                 lines.append(line)
@@ -64,17 +72,8 @@ def read_english(paths: Sequence[str | Path], max_chars: int | None = None) -> l
     paths = [p for p in paths if has_files(Path(p))]
     if not paths:
         return []
-    max_chars = ENGLISH_PROBE_CHARS if max_chars is None else max_chars
-    lines: list[str] = []
-    total = 0
-    for _, text in iter_documents(paths):
-        for line in text.split("\n"):
-            if line.strip():
-                lines.append(line)
-                total += len(line)
-        if total >= max_chars:
-            break
-    return lines
+    texts = (text for _, text in iter_documents(paths))
+    return first_lines(texts, ENGLISH_PROBE_CHARS if max_chars is None else max_chars)
 
 
 def anchor_token_count(path: Path, lines: Sequence[str]) -> int:
