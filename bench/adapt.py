@@ -201,13 +201,13 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-def cli(name: str, args: list[str], folder: Path, env: dict) -> None:
+def cli(name: str, args: list[str], folder: Path, env: dict, cwd: Path = REPO) -> None:
     """Run a stage CLI of the project (its output in folder/log.txt); stop the bench if it fails."""
     command = [str(BIN / name), "--params", str(REPO / "params.yaml"), *args]
     with open(folder / "log.txt", "a", encoding="utf-8") as out:
         out.write(" ".join(command) + "\n")
         out.flush()
-        done = subprocess.run(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+        done = subprocess.run(command, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
     if done.returncode:
         tail = (folder / "log.txt").read_text(encoding="utf-8")[-3000:]
         sys.exit(f"{name} failed (exit {done.returncode}); end of {folder / 'log.txt'}:\n{tail}")
@@ -365,9 +365,13 @@ def prepare_data(work: Path, scale: Scale, korean_share: float) -> dict[str, Pat
 
 def clean_corpus(work: Path, raw: Path, env: dict) -> Path:
     def run(folder: Path) -> None:
-        cli("ko-clean", ["-q", "--input", str(raw), "--output", str(folder / "clean")], folder, env)
+        # ko-clean names a document after the path it was read from, and pretrain holds documents
+        # out by a hash of that name: a path relative to the workdir keeps the held-out Korean
+        # documents the same wherever the workdir is.
+        args = ["-q", "--input", str(raw.relative_to(work)), "--output", str(folder / "clean")]
+        cli("ko-clean", args, folder, env, cwd=work)
 
-    return cached_step(work, "clean", {"raw": file_sha(raw)}, run) / "clean" / "clean"
+    return cached_step(work, "clean", {"raw": file_sha(raw), "ids": "relative"}, run) / "clean" / "clean"
 
 
 def english_base(work: Path, scale: Scale, data: dict[str, Path], env: dict) -> Path:
