@@ -122,7 +122,7 @@ SCALES = {
         stage1_lr=2e-3,
         stage2_lr=1e-3,
         eval_points=4,
-        validation_fraction=0.004,
+        validation_fraction=0.01,
         generate_tokens=64,
     ),
     "gpu": Scale(
