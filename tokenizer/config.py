@@ -25,9 +25,11 @@ class VocabConfig:
     # 하다-type suffixes with their noun (정부|가 사용하였다): 5% fewer tokens per character on
     # held-out news and law (0.555 vs 0.586), token boundaries on morpheme boundaries 66.7% of the
     # time instead of 75.0% (bench/vocab.py). "none": plain BPE on the raw text (0.547, 58.8%).
-    # The default is lexical because a model trained through it learned Korean best per training
-    # FLOP and per character of text seen (bench/adapt.py: held-out bits/char 5.22 against 5.31
-    # for morpheme and 5.25 for none, seed spread 0.04; a small model, one seed per rule).
+    # The default is lexical: a model trained through morpheme learned Korean less well per
+    # training FLOP and per character of text seen than through lexical or none, which tied
+    # (bench/adapt.py, three held-out sets: morpheme 0.06-0.21 bits/char behind, lexical and none
+    # within 0.03, seed spread 0.02-0.05; a small model, one seed per rule), and lexical keeps
+    # more token boundaries on morpheme boundaries than none.
     boundaries: Literal["morpheme", "lexical", "none"] = "lexical"
     # What the analyzer reads. "eojeol": each distinct eojeol once, between two fixed neighbours
     # (또 ... 또), its split reused wherever it occurs: 1.3-1.6x as fast on 2 processes on the
